@@ -1,0 +1,41 @@
+# make demo: remediate a recorded event against the built-in fake OSS.
+# make test: lint, types and the tests under Python 3.10 (the template's runtime) and 3.12.
+# Each creates its own virtual environment; nothing needs to be installed beforehand.
+
+SHELL := /bin/bash
+# A Python X.Y: pyenv's build if there is one, else pythonX.Y on the PATH.
+find_python = $(or $(firstword $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python)),$(shell command -v python$(1)))
+PY310 ?= $(call find_python,3.10)
+PY312 ?= $(call find_python,3.12)
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+
+.PHONY: demo test lint types pytest-310 pytest-312 clean
+
+.venv-%/.installed: requirements.txt pyproject.toml
+	@test -n "$(PY$(subst .,,$*))" || { echo "Python $* not found"; exit 2; }
+	rm -rf .venv-$*
+	$(PY$(subst .,,$*)) -m venv .venv-$*
+	.venv-$*/bin/pip install $(PIP_FLAGS) --upgrade pip
+	.venv-$*/bin/pip install $(PIP_FLAGS) -r requirements.txt -e '.[dev]'
+	touch $@
+
+demo: .venv-3.10/.installed
+	.venv-3.10/bin/resource-repair invoke -f tests/events/noncompliance-oss-stream.txt
+
+lint: .venv-3.10/.installed
+	.venv-3.10/bin/ruff check src tests
+	.venv-3.10/bin/ruff format --check src tests
+
+types: .venv-3.10/.installed
+	.venv-3.10/bin/mypy
+
+pytest-310: .venv-3.10/.installed
+	.venv-3.10/bin/python -m pytest
+
+pytest-312: .venv-3.12/.installed
+	.venv-3.12/bin/python -m pytest
+
+test: lint types pytest-310 pytest-312
+
+clean:
+	rm -rf .venv-3.10 .venv-3.12 .pytest_cache .mypy_cache .ruff_cache

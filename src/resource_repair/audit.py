@@ -1,0 +1,37 @@
+"""The audit trail: one JSON line per invocation, and a bounded view of what arrived."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from resource_repair.report import Report
+
+audit_logger = logging.getLogger("resource_repair.audit")
+logger = logging.getLogger("resource_repair.handler")
+
+# A delivery can be up to 64 KiB of someone else's text: log enough to recognise it.
+EVENT_PREVIEW_CHARS = 512
+
+
+def log_received(event: object) -> None:
+    if isinstance(event, (bytes, bytearray, str)):
+        cut = " (truncated)" if len(event) > EVENT_PREVIEW_CHARS else ""
+        logger.info(
+            "delivery received, length %d%s: %r", len(event), cut, event[:EVENT_PREVIEW_CHARS]
+        )
+    else:
+        logger.info("delivery received: a %s", type(event).__name__)
+
+
+def write_audit(
+    report: Report, fc_request_id: str | None, *, form: str | None, will_retry: bool = False
+) -> None:
+    record = {
+        "audit": "resource_repair",
+        "fc_request_id": fc_request_id,
+        **report.as_dict(),
+        "delivery_form": form,
+        "will_retry": will_retry,
+    }
+    audit_logger.info(json.dumps(record, ensure_ascii=True))

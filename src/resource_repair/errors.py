@@ -1,0 +1,47 @@
+"""One exception tree for the whole package.
+
+Input errors also inherit ``ValueError`` so that callers who only know the standard
+library can still catch them.
+"""
+
+
+class ResourceRepairError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class InvalidEventError(ResourceRepairError, ValueError):
+    """A delivery or message that cannot be acted on; never retried."""
+
+
+class ConfigurationError(ResourceRepairError, ValueError):
+    """A function setting (environment variable) that has no valid meaning."""
+
+
+class OssCallError(ResourceRepairError):
+    """An OSS request that failed; carries what OSS said about it."""
+
+    def __init__(
+        self, operation: str, status: int | None, code: str, message: str, request_id: str
+    ) -> None:
+        super().__init__(f"{operation} failed: {status} {code} {message}".strip())
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+class PermanentOssError(OssCallError):
+    """OSS refused the request for a reason a retry will not change (4xx)."""
+
+
+class BucketNotFoundError(PermanentOssError):
+    """OSS answered NoSuchBucket."""
+
+
+class TransientOssError(OssCallError):
+    """Throttling, a 5xx, a timeout or a broken connection: worth another try.
+
+    Raised out of the handler once the bounded retries are spent, so that FC's
+    asynchronous invocation delivers the message again later.
+    """

@@ -1,0 +1,68 @@
+"""Bounded, jittered retries for transient OSS failures, inside the function's time budget."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from resource_repair.errors import TransientOssError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Indirection so that tests can record the waits instead of sleeping through them.
+_sleep: Callable[[float], None] = time.sleep
+
+
+class Deadline:
+    """The moment by which the function must have returned or raised."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._end = clock() + seconds
+
+    def remaining(self) -> float:
+        return self._end - self._clock()
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 2.0
+    request_timeout: float = 5.0
+    """Worst case of one more attempt; no retry starts unless this much time is left."""
+
+    def delay(self, attempt: int) -> float:
+        """Full jitter: spreads the retries of many throttled deliveries apart."""
+        return random.uniform(  # noqa: S311 - jitter, not cryptography
+            0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        )
+
+    def call(self, operation: Callable[[], T], deadline: Deadline) -> T:
+        """Run ``operation``; retry a TransientOssError while attempts and time remain."""
+        attempt = 1
+        while True:
+            try:
+                return operation()
+            except TransientOssError as exc:
+                if attempt >= self.max_attempts:
+                    raise
+                wait = self.delay(attempt)
+                if deadline.remaining() < wait + self.request_timeout:
+                    logger.warning("%s; no time left for another attempt", exc)
+                    raise
+                logger.warning(
+                    "%s (attempt %d of %d); retrying in %.2fs",
+                    exc,
+                    attempt,
+                    self.max_attempts,
+                    wait,
+                )
+                _sleep(wait)
+                attempt += 1

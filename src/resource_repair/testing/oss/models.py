@@ -1,0 +1,278 @@
+"""State and rules of the fake OSS: buckets, credentials, faults and a log of calls.
+
+No HTTP here (that is wire.py); operations raise :class:`OssServiceError`, which wire.py
+renders as OSS's own error document.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import threading
+from typing import Any
+
+from resource_repair.testing.identities import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_CREDENTIALS,
+    FakeCredentials,
+)
+
+ACLS = frozenset({"private", "public-read", "public-read-write"})
+
+# Regions OSS serves; a host for any other region does not resolve in real life.
+KNOWN_REGIONS = frozenset(
+    {
+        "cn-hangzhou",
+        "cn-shanghai",
+        "cn-nanjing",
+        "cn-fuzhou",
+        "cn-wuhan-lr",
+        "cn-qingdao",
+        "cn-beijing",
+        "cn-zhangjiakou",
+        "cn-huhehaote",
+        "cn-wulanchabu",
+        "cn-shenzhen",
+        "cn-heyuan",
+        "cn-guangzhou",
+        "cn-chengdu",
+        "cn-hongkong",
+        "us-west-1",
+        "us-east-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-southeast-1",
+        "ap-southeast-3",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ap-south-1",
+        "eu-central-1",
+        "eu-west-1",
+        "me-east-1",
+        "me-central-1",
+        "cn-shanghai-finance-1",
+        "cn-shenzhen-finance-1",
+        "cn-beijing-finance-1",
+        "cn-north-2-gov-1",
+    }
+)
+
+
+class OssServiceError(Exception):
+    """An OSS error: HTTP status, code, message and the extra elements OSS adds."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def no_such_bucket(name: str) -> OssServiceError:
+    return OssServiceError(
+        404, "NoSuchBucket", "The specified bucket does not exist.", BucketName=name
+    )
+
+
+def access_denied(message: str, **extra: str) -> OssServiceError:
+    return OssServiceError(403, "AccessDenied", message, **extra)
+
+
+@dataclasses.dataclass
+class FakeBucket:
+    name: str
+    region: str
+    acl: str = "private"
+    owner_id: str = DEFAULT_ACCOUNT_ID
+    created_by_put_acl: bool = False
+    """True when PutBucketAcl made this bucket: the OSS quirk the handler must never trigger."""
+    creation_date: str = dataclasses.field(
+        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%S.000Z"
+        )
+    )
+
+
+@dataclasses.dataclass
+class Fault:
+    """What to do instead of the next ``remaining`` calls (of ``operation``, or of any)."""
+
+    remaining: int
+    operation: str | None = None
+    error: OssServiceError | None = None
+    exception: BaseException | None = None
+
+    def applies_to(self, operation: str) -> bool:
+        return self.remaining > 0 and self.operation in (None, operation)
+
+
+@dataclasses.dataclass(frozen=True)
+class OssCall:
+    """One request the fake answered (or refused), as a test would want to assert on it."""
+
+    operation: str
+    method: str
+    url: str
+    bucket: str | None
+    region: str | None
+    internal: bool
+    status: int
+    code: str = ""
+    request_id: str = ""
+    acl_header: str | None = None
+    """The ``x-oss-acl`` value a write asked for."""
+    signed_with: str | None = None
+    """The AccessKeyId in the Authorization header."""
+    carried_token: bool = False
+    timeout: object = None
+    """The timeout the client gave ``requests`` (None when the transport cannot tell)."""
+
+
+class OssBackend:
+    """The fake's whole state; fresh for each use of :class:`mock_oss`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.buckets: dict[str, FakeBucket] = {}
+        self.credentials: dict[str, FakeCredentials] = {}
+        self.calls: list[OssCall] = []
+        self.refused: list[str] = []
+        """URLs of requests to hosts the fake does not serve; each one was refused."""
+        self.faults: list[Fault] = []
+        self.writes_to_drop = 0
+        self.latency = 0.0
+        """Seconds every answered request waits, for benchmarks."""
+        self.register_credentials(DEFAULT_CREDENTIALS)
+
+    # -- setting the scene -------------------------------------------------------------
+
+    def create_bucket(
+        self,
+        name: str,
+        region: str = "ap-southeast-1",
+        acl: str = "private",
+        owner_id: str = DEFAULT_ACCOUNT_ID,
+    ) -> FakeBucket:
+        if acl not in ACLS:
+            raise ValueError(f"unknown ACL {acl!r}")
+        with self.lock:
+            bucket = FakeBucket(name, region, acl, owner_id)
+            self.buckets[name] = bucket
+            return bucket
+
+    def delete_bucket(self, name: str) -> None:
+        with self.lock:
+            self.buckets.pop(name, None)
+
+    def register_credentials(self, credentials: FakeCredentials) -> None:
+        with self.lock:
+            self.credentials[credentials.access_key_id] = credentials
+
+    def expire_credentials(self, access_key_id: str) -> None:
+        with self.lock:
+            self.credentials[access_key_id] = dataclasses.replace(
+                self.credentials[access_key_id], expired=True
+            )
+
+    def fail_next(
+        self,
+        times: int = 1,
+        *,
+        operation: str | None = None,
+        status: int = 503,
+        code: str = "ServiceUnavailable",
+        message: str = "Please reduce your request rate.",
+    ) -> None:
+        """Answer the next ``times`` calls with an OSS error instead of doing them."""
+        with self.lock:
+            self.faults.append(
+                Fault(times, operation, error=OssServiceError(status, code, message))
+            )
+
+    def raise_next(
+        self, exception: BaseException, times: int = 1, *, operation: str | None = None
+    ) -> None:
+        """Make the next ``times`` calls fail in the transport (timeouts, resets)."""
+        with self.lock:
+            self.faults.append(Fault(times, operation, exception=exception))
+
+    def drop_next_writes(self, times: int = 1) -> None:
+        """Accept the next ``times`` PutBucketAcl calls with 200 but do not apply them."""
+        with self.lock:
+            self.writes_to_drop += times
+
+    # -- reading the outcome -----------------------------------------------------------
+
+    def acl_of(self, name: str) -> str | None:
+        bucket = self.buckets.get(name)
+        return bucket.acl if bucket else None
+
+    def operations(self) -> list[str]:
+        return [call.operation for call in self.calls]
+
+    # -- the operations, called by wire.py ---------------------------------------------
+
+    def take_fault(self, operation: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.applies_to(operation):
+                    fault.remaining -= 1
+                    return fault
+            return None
+
+    def authorize(self, credentials: FakeCredentials, name: str, region: str) -> FakeBucket:
+        """The bucket, if these credentials may use it at this region's endpoint."""
+        bucket = self.buckets.get(name)
+        if bucket is None:
+            raise no_such_bucket(name)
+        if bucket.region != region:
+            raise access_denied(
+                "The bucket you are attempting to access must be addressed using the specified"
+                " endpoint. Please send all future requests to this endpoint.",
+                BucketName=name,
+                Endpoint=f"oss-{bucket.region}.aliyuncs.com",
+            )
+        if bucket.owner_id != credentials.account_id:
+            raise access_denied("You have no right to access this bucket.", BucketName=name)
+        return bucket
+
+    def get_bucket_acl(self, credentials: FakeCredentials, name: str, region: str) -> FakeBucket:
+        with self.lock:
+            return self.authorize(credentials, name, region)
+
+    def get_bucket_info(self, credentials: FakeCredentials, name: str, region: str) -> FakeBucket:
+        with self.lock:
+            return self.authorize(credentials, name, region)
+
+    def put_bucket_acl(
+        self, credentials: FakeCredentials, name: str, region: str, acl: str | None
+    ) -> FakeBucket:
+        if acl not in ACLS:
+            raise OssServiceError(400, "InvalidArgument", "no such bucket access control exists")
+        with self.lock:
+            if name not in self.buckets:
+                # OSS's documented quirk: PutBucketAcl on a missing bucket creates it.
+                bucket = self.create_bucket(name, region, acl, credentials.account_id)
+                bucket.created_by_put_acl = True
+                return bucket
+            bucket = self.authorize(credentials, name, region)
+            if self.writes_to_drop:
+                self.writes_to_drop -= 1
+            else:
+                bucket.acl = acl
+            return bucket
+
+    def record(self, call: OssCall) -> None:
+        with self.lock:
+            self.calls.append(call)
+
+    def refuse(self, url: str) -> None:
+        with self.lock:
+            self.refused.append(url)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every bucket's state, for comparing before and after."""
+        with self.lock:
+            return {name: dataclasses.asdict(bucket) for name, bucket in self.buckets.items()}

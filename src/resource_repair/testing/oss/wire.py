@@ -1,0 +1,191 @@
+"""The fake OSS's HTTP face: route a request to the model and render OSS's XML.
+
+Transport-free on purpose: the ``responses`` adapter (mock.py) and anything else that can
+hand over method, URL, headers and body share this one implementation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlsplit
+from xml.sax.saxutils import escape
+
+from resource_repair.testing.identities import FakeCredentials
+from resource_repair.testing.oss.models import (
+    KNOWN_REGIONS,
+    FakeBucket,
+    OssBackend,
+    OssCall,
+    OssServiceError,
+)
+from resource_repair.testing.oss.signing import authenticate
+
+_VIRTUAL_HOST = re.compile(
+    r"(?P<bucket>[a-z0-9][a-z0-9-]*[a-z0-9])\.oss-(?P<region>[a-z0-9-]+?)(?P<internal>-internal)?\.aliyuncs\.com"
+)
+
+
+class UnservedHostError(Exception):
+    """A request for a host this fake does not serve; the adapter refuses the connection."""
+
+
+@dataclasses.dataclass(frozen=True)
+class WireResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    bucket: str
+    region: str
+    internal: bool
+
+
+def handle_request(
+    backend: OssBackend,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    timeout: object = None,
+) -> WireResponse:
+    """Answer one request as OSS would; raise UnservedHostError for a foreign host and
+    re-raise an injected transport exception."""
+    parts = urlsplit(url)
+    target = _target(backend, parts.hostname or "")
+    if target is None:
+        backend.refuse(url)
+        raise UnservedHostError(f"the fake OSS does not serve {parts.hostname!r}")
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    operation = _operation(method, query)
+    request_id = uuid.uuid4().hex[:24].upper()
+    call = OssCall(
+        operation=operation,
+        method=method,
+        url=url,
+        bucket=target.bucket,
+        region=target.region,
+        internal=target.internal,
+        status=200,
+        request_id=request_id,
+        acl_header=_header(headers, "x-oss-acl"),
+        signed_with=_signer(headers),
+        carried_token=bool(_header(headers, "x-oss-security-token")),
+        timeout=timeout,
+    )
+    if backend.latency:
+        time.sleep(backend.latency)
+    fault = backend.take_fault(operation)
+    if fault is not None and fault.exception is not None:
+        backend.record(dataclasses.replace(call, status=0, code=type(fault.exception).__name__))
+        raise fault.exception
+    try:
+        if fault is not None and fault.error is not None:
+            raise fault.error
+        credentials = authenticate(backend.credentials, method, headers, target.bucket, query)
+        body = _perform(backend, operation, credentials, target, headers)
+    except OssServiceError as error:
+        backend.record(dataclasses.replace(call, status=error.status, code=error.code))
+        return WireResponse(
+            error.status, _headers(request_id), _error_xml(error, request_id, parts.hostname or "")
+        )
+    backend.record(call)
+    return WireResponse(200, _headers(request_id), body)
+
+
+def _target(backend: OssBackend, host: str) -> _Target | None:
+    match = _VIRTUAL_HOST.fullmatch(host)
+    if match is None or match["region"] not in KNOWN_REGIONS:
+        return None
+    return _Target(match["bucket"], match["region"], bool(match["internal"]))
+
+
+def _operation(method: str, query: Mapping[str, str]) -> str:
+    if "acl" in query:
+        return {"GET": "GetBucketAcl", "PUT": "PutBucketAcl"}.get(method, f"{method} ?acl")
+    if "bucketInfo" in query and method == "GET":
+        return "GetBucketInfo"
+    return f"{method} {'&'.join(sorted(query)) or '/'}"
+
+
+def _perform(
+    backend: OssBackend,
+    operation: str,
+    credentials: FakeCredentials,
+    target: _Target,
+    headers: Mapping[str, str],
+) -> bytes:
+    if operation == "GetBucketAcl":
+        return _acl_xml(backend.get_bucket_acl(credentials, target.bucket, target.region))
+    if operation == "PutBucketAcl":
+        backend.put_bucket_acl(
+            credentials, target.bucket, target.region, _header(headers, "x-oss-acl")
+        )
+        return b""
+    if operation == "GetBucketInfo":
+        return _info_xml(backend.get_bucket_info(credentials, target.bucket, target.region))
+    raise OssServiceError(501, "NotImplemented", f"The fake OSS does not implement {operation}.")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _signer(headers: Mapping[str, str]) -> str | None:
+    authorization = _header(headers, "authorization") or ""
+    return authorization.partition(" ")[2].rpartition(":")[0] or None
+
+
+def _headers(request_id: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/xml",
+        "Server": "AliyunOSS",
+        "Date": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()),
+        "x-oss-request-id": request_id,
+    }
+
+
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def _error_xml(error: OssServiceError, request_id: str, host: str) -> bytes:
+    extra = "".join(f"  <{k}>{escape(v)}</{k}>\n" for k, v in error.extra.items())
+    return (
+        f"{_XML_DECLARATION}<Error>\n  <Code>{error.code}</Code>\n"
+        f"  <Message>{escape(error.message)}</Message>\n  <RequestId>{request_id}</RequestId>\n"
+        f"  <HostId>{escape(host)}</HostId>\n{extra}</Error>\n"
+    ).encode()
+
+
+def _owner_xml(bucket: FakeBucket) -> str:
+    return f"<Owner><ID>{bucket.owner_id}</ID><DisplayName>{bucket.owner_id}</DisplayName></Owner>"
+
+
+def _acl_xml(bucket: FakeBucket) -> bytes:
+    return (
+        f"{_XML_DECLARATION}<AccessControlPolicy>{_owner_xml(bucket)}"
+        f"<AccessControlList><Grant>{bucket.acl}</Grant></AccessControlList>"
+        "</AccessControlPolicy>"
+    ).encode()
+
+
+def _info_xml(bucket: FakeBucket) -> bytes:
+    return (
+        f"{_XML_DECLARATION}<BucketInfo><Bucket>"
+        f"<AccessMonitor>Disabled</AccessMonitor><CreationDate>{bucket.creation_date}</CreationDate>"
+        f"<ExtranetEndpoint>oss-{bucket.region}.aliyuncs.com</ExtranetEndpoint>"
+        f"<IntranetEndpoint>oss-{bucket.region}-internal.aliyuncs.com</IntranetEndpoint>"
+        f"<Location>oss-{bucket.region}</Location><Name>{bucket.name}</Name>"
+        f"<StorageClass>Standard</StorageClass><DataRedundancyType>LRS</DataRedundancyType>"
+        f"{_owner_xml(bucket)}<AccessControlList><Grant>{bucket.acl}</Grant></AccessControlList>"
+        "<ServerSideEncryptionRule><SSEAlgorithm>None</SSEAlgorithm></ServerSideEncryptionRule>"
+        "<Comment></Comment></Bucket></BucketInfo>"
+    ).encode()

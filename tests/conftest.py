@@ -1,0 +1,81 @@
+"""Shared helpers: recorded events, the function's environment and a way to invoke it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import index
+from resource_repair import retry
+from resource_repair.testing import fc_context, fc_environment
+
+EVENTS = Path(__file__).parent / "events"
+RULE_NAME = "test-oss-bucket-public-read-prohibited"
+RULE_ID = "cr-610ad6e0007300a80001"
+BUCKET = "config-snapshot"
+REGION = "ap-southeast-1"
+
+
+def load_event(name: str) -> bytes:
+    """A recorded delivery, as the bytes FC would hand the handler."""
+    raw = (EVENTS / name).read_bytes()
+    # The stream files end with a newline for the sake of editors; FC's body has none.
+    return raw.rstrip(b"\n") if name.endswith(".txt") else raw
+
+
+def event_names(prefix: str) -> list[str]:
+    return sorted(p.name for p in EVENTS.iterdir() if p.name.startswith(prefix))
+
+
+@pytest.fixture
+def function_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The deployed function's environment: the rule configured, nothing else set."""
+    for name in (
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+        "FC_REGION",
+        "prepareRuleName",
+        "dryRun",
+        "exemptBuckets",
+        "ossEndpointMode",
+        "ossRequestTimeout",
+        "ossMaxAttempts",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    env = {"prepareRuleName": RULE_NAME}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff waits the retry loop asked for, recorded instead of slept."""
+    recorded: list[float] = []
+    monkeypatch.setattr(retry, "_sleep", recorded.append)
+    return recorded
+
+
+Invoke = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def invoke(
+    function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, waits: list[float]
+) -> Invoke:
+    """Call ``index.handler`` as FC would, and return the parsed result."""
+
+    def call(event: bytes | str, runtime: str = "python3.10", **context: Any) -> dict[str, Any]:
+        if runtime == "python3.12":
+            for key, value in fc_environment().items():
+                monkeypatch.setenv(key, value)
+        result = index.handler(event, fc_context(runtime, **context))
+        assert isinstance(result, str)
+        return json.loads(result)
+
+    return call
