@@ -11,7 +11,7 @@ audit_logger = logging.getLogger("resource_repair.audit")
 logger = logging.getLogger("resource_repair.handler")
 
 # A delivery can be up to 64 KiB of someone else's text: log enough to recognise it.
-EVENT_PREVIEW_CHARS = 512
+EVENT_PREVIEW_CHARS = 256
 
 
 def log_received(event: object) -> None:

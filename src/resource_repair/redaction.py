@@ -1,7 +1,8 @@
 """Keep credentials out of every log line, oss2's DEBUG output included.
 
 oss2 logs whole request headers at DEBUG, ``x-oss-security-token`` and ``authorization``
-among them, on its module loggers (``oss2.http``, ``oss2.api``, ...). A filter on a logger
+among them, on its module loggers (``oss2.http``, ``oss2.api``, ...); aliyun-fc2 logs its
+request headers on the root logger, at ERROR for every failed call. A filter on a logger
 only sees records created on that very logger, so one filter is attached to each of them,
 and to this package's own loggers as a second line of defence.
 """
@@ -15,13 +16,14 @@ from collections.abc import Iterable
 
 _SENSITIVE_HEADER = re.compile(
     r"""(?ix)
-    (['"]?(?:x-oss-security-token|security-token|authorization|accesskeysecret)['"]?\s*[:=]\s*['"]?)
+    (['"]?(?:x-(?:oss|fc|acs)-security-token|security-token|authorization|accesskeysecret)['"]?\s*[:=]\s*['"]?)
     ([^'",}\s]+(?:\ [^'",}\s]+)?)
     """
 )
 MASK = "***"
 
 PROTECTED_LOGGERS = (
+    "",  # the root logger, which fc2 logs to directly
     "oss2",
     "oss2.api",
     "oss2.auth",

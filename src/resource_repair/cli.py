@@ -1,0 +1,180 @@
+"""``resource-repair``: run the function locally, write events, invoke the deployed function.
+
+Results go to stdout, logs and messages to stderr. Exit codes: 0 success, 1 the function
+reported ``fail`` (or raised), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from resource_repair.delivery import FORMS
+from resource_repair.errors import ResourceRepairError
+from resource_repair.settings import ENDPOINT_MODE
+from resource_repair.testing.context import RUNTIMES
+from resource_repair.testing.oss.models import ACLS
+
+DEFAULT_TEMPLATE = "template.yml"
+EXIT_USAGE = 2
+
+
+class UsageError(ResourceRepairError):
+    """A mistake on the command line or in a file it names."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level),
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.command(args))
+    except (UsageError, ResourceRepairError) as exc:
+        print(f"resource-repair: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="resource-repair", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    invoke = commands.add_parser("invoke", help="run index.handler here, like `s local invoke`")
+    _event_source(invoke)
+    invoke.add_argument(
+        "-t", "--template", default=DEFAULT_TEMPLATE, help="read the function's settings from it"
+    )
+    invoke.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", help="override a variable"
+    )
+    invoke.add_argument("--runtime", choices=RUNTIMES, default="python3.10", help="context shape")
+    invoke.add_argument(
+        "--oss", choices=["fake", "real"], default="fake", help="fake OSS, or real OSS (writes!)"
+    )
+    invoke.add_argument(
+        "--bucket-acl", choices=sorted(ACLS), default="public-read", help="fake bucket's ACL"
+    )
+    invoke.add_argument("--no-bucket", action="store_true", help="leave the fake bucket missing")
+    invoke.add_argument("--account-id", help="the function's account (default: the message's)")
+    invoke.set_defaults(command=_invoke)
+
+    event = commands.add_parser("event", help="write a Cloud Config non-compliance message")
+    event.add_argument("--bucket", required=True)
+    event.add_argument("--region", required=True)
+    event.add_argument(
+        "--rule", default="test-oss-bucket-public-read-prohibited", help="configRuleName"
+    )
+    event.add_argument("--rule-id", default="cr-0000000000000000demo", help="configRuleId")
+    event.add_argument("--account-id", default="1698272328540001")
+    event.add_argument("--form", choices=FORMS, default="stream", help="delivery form")
+    event.add_argument("-o", "--output", help="file to write (default: stdout)")
+    event.set_defaults(command=_event)
+
+    remote = commands.add_parser(
+        "remote-invoke", help="invoke the deployed function via the FC API"
+    )
+    _event_source(remote)
+    remote.add_argument("-t", "--template", default=DEFAULT_TEMPLATE)
+    remote.add_argument("--account-id", help="your UID (default: the template's vars.accountId)")
+    remote.add_argument("--region", help="default: the template's region")
+    remote.add_argument("--qualifier", help="version or alias")
+    remote.add_argument(
+        "--async", dest="asynchronous", action="store_true", help="invoke asynchronously"
+    )
+    remote.set_defaults(command=_remote_invoke)
+    return parser
+
+
+def _event_source(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("-f", "--event-file", help="file holding the event, as FC would pass it")
+    source.add_argument("-e", "--event", help="the event itself")
+
+
+def _read_event(args: argparse.Namespace) -> bytes:
+    if args.event is not None:
+        return str(args.event).encode()
+    try:
+        raw = Path(args.event_file).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read event file {args.event_file}: {exc.strerror}") from None
+    # Editors add a final newline; FC's STREAM body has none.
+    return raw.rstrip(b"\r\n")
+
+
+def _env_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--env {pair!r} is not KEY=VALUE")
+        overrides[key] = value
+    return overrides
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from resource_repair.tools.local_run import LocalRun, run
+    from resource_repair.tools.template import load_template
+
+    template = load_template(args.template)
+    real = args.oss == "real"
+    # A workstation cannot reach OSS's internal endpoints, whatever the template says for
+    # the deployed function; an explicit --env still wins.
+    reachable = {ENDPOINT_MODE: "public"} if real else {}
+    local = LocalRun(
+        event=_read_event(args),
+        environment={**template.environment, **reachable, **_env_overrides(args.env)},
+        runtime=args.runtime,
+        region=template.region,
+        account_id=args.account_id,
+        bucket_acl=None if args.no_bucket else args.bucket_acl,
+        real_oss=real,
+    )
+    return run(local, sys.stdout, sys.stderr)
+
+
+def _event(args: argparse.Namespace) -> int:
+    from resource_repair.tools.event_builder import non_compliance_message, wrap
+
+    if not (args.account_id.isascii() and args.account_id.isdigit()):
+        raise UsageError(f"--account-id {args.account_id!r} must be digits")
+    text = wrap(
+        non_compliance_message(args.bucket, args.region, args.rule, args.account_id, args.rule_id),
+        args.form,
+    )
+    if args.output:
+        try:
+            Path(args.output).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    else:
+        print(text)
+    return 0
+
+
+def _remote_invoke(args: argparse.Namespace) -> int:
+    from resource_repair.tools.remote import RemoteInvocation, remote_invoke
+    from resource_repair.tools.template import load_template
+
+    template = load_template(args.template)
+    account = args.account_id or str(template.variables.get("accountId", ""))
+    invocation = RemoteInvocation(
+        event=_read_event(args),
+        account_id=account,
+        region=args.region or template.region,
+        service=template.service,
+        function=template.function,
+        qualifier=args.qualifier,
+        asynchronous=args.asynchronous,
+    )
+    return remote_invoke(invocation, os.environ, sys.stdout, sys.stderr)

@@ -1,0 +1,145 @@
+"""A fake of the FC API's InvokeFunction endpoint, for ``remote-invoke`` and its tests.
+
+It checks what a real endpoint would reject (host, path, invocation type, a signature made
+with registered keys) and answers as FC does: a synchronous call gets the function's result,
+``x-fc-request-id`` and, with ``x-fc-log-type: Tail``, the log tail in ``x-fc-log-result``;
+a function that raised gets ``x-fc-error-type``; an asynchronous call gets 202.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import re
+import uuid
+from collections.abc import Callable
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import requests
+import responses
+
+from resource_repair.testing.identities import DEFAULT_CREDENTIALS, FakeCredentials
+
+_HOST = re.compile(r"(?P<account>\d+)\.(?P<region>[a-z0-9-]+)\.fc\.aliyuncs\.com")
+_PATH = re.compile(
+    r"/2016-08-15/services/(?P<service>[^/.]+)(?:\.(?P<qualifier>[^/]+))?"
+    r"/functions/(?P<function>[^/]+)/invocations"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionAnswer:
+    """What a fake deployed function gives back: result, log, and an error type if it raised."""
+
+    result: bytes
+    log: str = ""
+    error_type: str | None = None
+
+
+FunctionBehaviour = Callable[[bytes], FunctionAnswer]
+
+
+@dataclasses.dataclass(frozen=True)
+class Invocation:
+    account_id: str
+    region: str
+    service: str
+    qualifier: str | None
+    function: str
+    invocation_type: str
+    log_type: str | None
+    payload: bytes
+    signed_with: str | None
+    carried_token: bool
+
+
+class FcApiBackend:
+    def __init__(self) -> None:
+        self.functions: dict[tuple[str, str], FunctionBehaviour] = {}
+        self.invocations: list[Invocation] = []
+        self.credentials: dict[str, FakeCredentials] = {
+            DEFAULT_CREDENTIALS.access_key_id: DEFAULT_CREDENTIALS
+        }
+
+    def deploy(self, service: str, function: str, behaviour: FunctionBehaviour) -> None:
+        self.functions[(service, function)] = behaviour
+
+
+def _error(
+    status: int, code: str, message: str, request_id: str
+) -> tuple[int, dict[str, str], str]:
+    body = json.dumps({"ErrorCode": code, "ErrorMessage": message})
+    return status, {"Content-Type": "application/json", "X-Fc-Request-Id": request_id}, body
+
+
+class mock_fc_api:  # noqa: N801 - reads like mock_oss
+    def __init__(self) -> None:
+        self.backend = FcApiBackend()
+        self._mock: responses.RequestsMock | None = None
+
+    def __enter__(self) -> FcApiBackend:
+        self.backend = FcApiBackend()
+        self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self._mock.add_callback("POST", re.compile(r".*"), callback=self._respond)
+        self._mock.start()
+        return self.backend
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._mock is not None
+        self._mock.stop()
+        self._mock.reset()
+
+    def _respond(
+        self, request: requests.PreparedRequest
+    ) -> tuple[int, dict[str, str], bytes | str]:
+        request_id = str(uuid.uuid4())
+        url = urlsplit(request.url or "")
+        host, path = _HOST.fullmatch(url.hostname or ""), _PATH.fullmatch(url.path or "")
+        if host is None or url.scheme != "https":
+            raise requests.exceptions.ConnectionError(
+                f"the fake FC API does not serve {request.url}"
+            )
+        headers = request.headers
+        authorization = headers.get("authorization", "")
+        key_id = authorization.partition(" ")[2].rpartition(":")[0] or None
+        known = self.backend.credentials.get(key_id or "")
+        if not authorization.startswith("FC ") or known is None:
+            return _error(403, "InvalidAccessKeyID", "invalid access key", request_id)
+        if known.security_token and headers.get("x-fc-security-token") != known.security_token:
+            return _error(403, "InvalidSecurityToken", "invalid security token", request_id)
+        if path is None:
+            return _error(404, "NotFound", f"no route for {url.path}", request_id)
+        invocation_type = headers.get("x-fc-invocation-type", "Sync")
+        body = request.body or b""
+        self.backend.invocations.append(
+            Invocation(
+                account_id=host["account"],
+                region=host["region"],
+                service=path["service"],
+                qualifier=path["qualifier"],
+                function=path["function"],
+                invocation_type=invocation_type,
+                log_type=headers.get("x-fc-log-type"),
+                payload=body if isinstance(body, bytes) else body.encode(),
+                signed_with=key_id,
+                carried_token="x-fc-security-token" in headers,
+            )
+        )
+        behaviour = self.backend.functions.get((path["service"], path["function"]))
+        if behaviour is None:
+            return _error(
+                404, "FunctionNotFound", f"function {path['function']} does not exist", request_id
+            )
+        reply = {"X-Fc-Request-Id": request_id, "Content-Type": "application/octet-stream"}
+        if invocation_type == "Async":
+            return 202, reply, b""
+        answer = behaviour(self.backend.invocations[-1].payload)
+        if headers.get("x-fc-log-type") == "Tail":
+            reply["x-fc-log-result"] = base64.b64encode(answer.log.encode()[-4096:]).decode()
+        if answer.error_type:
+            reply["x-fc-error-type"] = answer.error_type
+        return 200, reply, answer.result
