@@ -14,13 +14,12 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from types import TracebackType
 from urllib.parse import urlsplit
 
 import requests
-import responses
 
 from resource_repair.testing.identities import DEFAULT_CREDENTIALS, FakeCredentials
+from resource_repair.testing.interception import Reply, RequestsInterceptor
 
 _HOST = re.compile(r"(?P<account>\d+)\.(?P<region>[a-z0-9-]+)\.fc\.aliyuncs\.com")
 _PATH = re.compile(
@@ -74,28 +73,15 @@ def _error(
     return status, {"Content-Type": "application/json", "X-Fc-Request-Id": request_id}, body
 
 
-class mock_fc_api:  # noqa: N801 - reads like mock_oss
-    def __init__(self) -> None:
-        self.backend = FcApiBackend()
-        self._mock: responses.RequestsMock | None = None
+class mock_fc_api(RequestsInterceptor[FcApiBackend]):  # noqa: N801 - reads like mock_oss
+    """Intercept ``requests`` and answer FC API invocations; refuse every other host."""
 
-    def __enter__(self) -> FcApiBackend:
-        self.backend = FcApiBackend()
-        self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
-        self._mock.add_callback("POST", re.compile(r".*"), callback=self._respond)
-        self._mock.start()
-        return self.backend
+    methods = ("POST",)
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._mock is not None
-        self._mock.stop()
-        self._mock.reset()
+    def _new_backend(self) -> FcApiBackend:
+        return FcApiBackend()
 
-    def _respond(
-        self, request: requests.PreparedRequest
-    ) -> tuple[int, dict[str, str], bytes | str]:
+    def _respond(self, request: requests.PreparedRequest) -> Reply:
         request_id = str(uuid.uuid4())
         url = urlsplit(request.url or "")
         host, path = _HOST.fullmatch(url.hostname or ""), _PATH.fullmatch(url.path or "")
