@@ -9,7 +9,7 @@ PY310 ?= $(call find_python,3.10)
 PY312 ?= $(call find_python,3.12)
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: demo test lint types pytest-310 pytest-312 clean
+.PHONY: demo test test-deep lint types pytest-310 pytest-312 clean
 
 .venv-%/.installed: requirements.txt pyproject.toml
 	@test -n "$(PY$(subst .,,$*))" || { echo "Python $* not found"; exit 2; }
@@ -36,6 +36,10 @@ pytest-312: .venv-3.12/.installed
 	.venv-3.12/bin/python -m pytest
 
 test: lint types pytest-310 pytest-312
+
+# The property suite with many more examples than CI runs.
+test-deep: .venv-3.10/.installed
+	HYPOTHESIS_PROFILE=deep .venv-3.10/bin/python -m pytest tests/test_properties.py
 
 clean:
 	rm -rf .venv-3.10 .venv-3.12 .pytest_cache .mypy_cache .ruff_cache

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import index
 from resource_repair import retry
@@ -79,3 +81,10 @@ def invoke(
         return json.loads(result)
 
     return call
+
+
+# Property tests: a meaningful number of examples in CI, many more on demand.
+settings.register_profile("ci", max_examples=500, deadline=None, derandomize=True)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile("deep", max_examples=5000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

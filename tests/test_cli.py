@@ -55,7 +55,7 @@ def test_invoke_makes_the_public_fake_bucket_private(
     assert result is not None
     assert (result["outcome"], result["bucket"]) == ("remediated", BUCKET)
     assert f"bucket {BUCKET} ({REGION}): public-read -> private" in err
-    assert "requests: GetBucketAcl, PutBucketAcl, GetBucketAcl" in err
+    assert "requests: GetBucketInfo, PutBucketAcl, GetBucketInfo" in err
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,7 @@ def test_invoke_options_change_the_scene(
 
 def test_no_bucket_is_reported_missing_and_not_created(capsys: pytest.CaptureFixture[str]) -> None:
     _, _, err = run(capsys, "invoke", "-t", TEMPLATE, "-f", SEED_STREAM, "--no-bucket")
-    assert "missing -> missing; requests: GetBucketAcl" in err
+    assert "missing -> missing; requests: GetBucketInfo" in err
 
 
 def test_invoke_accepts_the_event_inline(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,7 @@ from resource_repair.errors import TransientOssError
 from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend, fc_context
 from tests.conftest import BUCKET, REGION, RULE_ID, RULE_NAME, Invoke, event_names, load_event
 
-READ_WRITE_READ = ["GetBucketAcl", "PutBucketAcl", "GetBucketAcl"]
+READ_WRITE_READ = ["GetBucketInfo", "PutBucketAcl", "GetBucketInfo"]
 
 NON_COMPLIANCE = [
     "noncompliance-oss-stream.txt",
@@ -62,7 +62,7 @@ def test_already_private_bucket_is_read_and_not_written(
     fake_oss.create_bucket(BUCKET, REGION, "private")
     result = invoke(load_event("noncompliance-oss-stream.txt"))
     assert (result["status"], result["outcome"]) == ("success", "already_private")
-    assert fake_oss.operations() == ["GetBucketAcl"]
+    assert fake_oss.operations() == ["GetBucketInfo"]
 
 
 def test_the_same_message_twice_writes_once(fake_oss: OssBackend, invoke: Invoke) -> None:
@@ -78,7 +78,7 @@ def test_missing_bucket_is_never_written_so_never_created(
 ) -> None:
     result = invoke(load_event("noncompliance-oss-stream.txt"))
     assert (result["status"], result["outcome"]) == ("success", "bucket_not_found")
-    assert fake_oss.operations() == ["GetBucketAcl"]
+    assert fake_oss.operations() == ["GetBucketInfo"]
     assert fake_oss.buckets == {}
     assert result["request_ids"] == [fake_oss.calls[0].request_id]
 
@@ -91,7 +91,7 @@ def test_dry_run_reads_and_reports_without_writing(
     result = invoke(load_event("noncompliance-oss-stream.txt"))
     assert (result["status"], result["outcome"]) == ("success", "dry_run")
     assert "would change public-read to private" in result["reason"]
-    assert fake_oss.operations() == ["GetBucketAcl"]
+    assert fake_oss.operations() == ["GetBucketInfo"]
     assert fake_oss.acl_of(BUCKET) == "public-read"
 
 
@@ -218,7 +218,7 @@ def test_access_denied_is_failed_with_code_and_request_id(
     assert (result["status"], result["outcome"]) == ("fail", "failed")
     assert "PutBucketAcl refused: AccessDenied (HTTP 403)" in result["reason"]
     assert result["request_ids"][-1] == fake_oss.calls[-1].request_id
-    assert fake_oss.operations() == ["GetBucketAcl", "PutBucketAcl"]
+    assert fake_oss.operations() == ["GetBucketInfo", "PutBucketAcl"]
 
 
 def test_a_write_that_does_not_stick_is_failed(fake_oss: OssBackend, invoke: Invoke) -> None:
@@ -241,7 +241,7 @@ def test_throttling_is_retried_then_succeeds(
     fake_oss.fail_next(2, operation="PutBucketAcl", status=503, code=code)
     result = invoke(load_event("noncompliance-oss-stream.txt"))
     assert result["outcome"] == "remediated"
-    assert fake_oss.operations() == ["GetBucketAcl", *["PutBucketAcl"] * 3, "GetBucketAcl"]
+    assert fake_oss.operations() == ["GetBucketInfo", *["PutBucketAcl"] * 3, "GetBucketInfo"]
     assert len(waits) == 2
 
 
@@ -252,7 +252,7 @@ def test_persistent_throttling_raises_after_bounded_retries(
     fake_oss.fail_next(100, status=503, code="MetaOperationQpsLimitExceeded")
     with pytest.raises(TransientOssError, match="MetaOperationQpsLimitExceeded"):
         invoke(load_event("noncompliance-oss-stream.txt"))
-    assert fake_oss.operations() == ["GetBucketAcl"] * 3
+    assert fake_oss.operations() == ["GetBucketInfo"] * 3
     assert len(waits) == 2
     assert all(0 <= wait <= 2.0 for wait in waits)
     assert fake_oss.acl_of(BUCKET) == "public-read"
@@ -284,7 +284,7 @@ def test_no_retry_starts_that_the_function_timeout_cannot_hold(
     fake_oss.fail_next(100, status=503)
     with pytest.raises(TransientOssError):
         invoke(load_event("noncompliance-oss-stream.txt"), timeout=3)
-    assert fake_oss.operations() == ["GetBucketAcl"]
+    assert fake_oss.operations() == ["GetBucketInfo"]
     assert waits == []
 
 
@@ -424,3 +424,15 @@ def test_every_recorded_event_gives_a_well_formed_result(
         }
     assert fake_oss.refused == []
     assert not any(b.created_by_put_acl for b in fake_oss.buckets.values())
+
+
+def test_a_well_formed_region_that_does_not_exist_fails_without_a_retry_storm(
+    fake_oss: OssBackend, invoke: Invoke, waits: list[float]
+) -> None:
+    message = json.loads(load_event("noncompliance-oss-plain.json"))
+    message["evaluationResultIdentifier"]["evaluationResultQualifier"]["regionId"] = "xx-nowhere-9"
+    result = invoke(json.dumps(message))
+    assert (result["status"], result["outcome"]) == ("fail", "failed")
+    assert "EndpointNotFound" in result["reason"]
+    assert fake_oss.refused == [f"https://{BUCKET}.oss-xx-nowhere-9.aliyuncs.com/?bucketInfo="]
+    assert waits == []

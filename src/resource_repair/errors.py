@@ -23,7 +23,8 @@ class OssCallError(ResourceRepairError):
     def __init__(
         self, operation: str, status: int | None, code: str, message: str, request_id: str
     ) -> None:
-        super().__init__(f"{operation} failed: {status} {code} {message}".strip())
+        http = f"HTTP {status} " if status is not None else ""
+        super().__init__(f"{operation} failed: {http}{code} {message}".strip())
         self.operation = operation
         self.status = status
         self.code = code

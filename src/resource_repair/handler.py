@@ -91,19 +91,25 @@ def _handle_message(
 
     # Imported here, not at the top: oss2 costs a few hundred milliseconds to import, and
     # most messages on a shared topic are ignored before they need it.
-    from resource_repair.oss_client import BucketAclClient, oss_endpoint, use_internal_endpoint
+    from resource_repair.oss_client import BucketClient, oss_endpoint, use_internal_endpoint
     from resource_repair.remediator import AclRemediator
 
     internal = use_internal_endpoint(
         settings.endpoint_mode, event.region_id, _function_region(context, environ)
     )
-    client = BucketAclClient(
+    client = BucketClient(
         credentials, oss_endpoint(event.region_id, internal), event.bucket, settings.request_timeout
     )
     policy = RetryPolicy(
         max_attempts=settings.max_attempts, request_timeout=settings.request_timeout
     )
-    remediator = AclRemediator(client, policy, deadline, dry_run=settings.dry_run)
+    remediator = AclRemediator(
+        client,
+        policy,
+        deadline,
+        dry_run=settings.dry_run,
+        account_id=_text_attr(context, "account_id"),
+    )
     return remediator.remediate(event.bucket, event.region_id, rule)
 
 

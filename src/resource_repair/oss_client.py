@@ -7,6 +7,7 @@ only once a message has proved to need a request.
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 from collections.abc import Iterator
 from xml.etree.ElementTree import ParseError
@@ -22,6 +23,7 @@ from resource_repair.errors import (
     TransientOssError,
 )
 from resource_repair.redaction import protect_logs
+from resource_repair.remediator import BucketState
 from resource_repair.settings import EndpointMode
 
 PRIVATE = oss2.BUCKET_ACL_PRIVATE
@@ -54,8 +56,8 @@ def use_internal_endpoint(
     return mode is EndpointMode.INTERNAL
 
 
-class BucketAclClient:
-    """GetBucketAcl and PutBucketAcl on one bucket, failures sorted by what to do next."""
+class BucketClient:
+    """GetBucketInfo and PutBucketAcl on one bucket, failures sorted by what to do next."""
 
     def __init__(
         self, credentials: Credentials, endpoint: str, bucket: str, timeout: float
@@ -70,11 +72,16 @@ class BucketAclClient:
             auth, endpoint, bucket, session=shared_session(), connect_timeout=timeout
         )
 
-    def get_acl(self) -> tuple[str, str]:
-        """The bucket's ACL and the request id; BucketNotFoundError if it does not exist."""
-        with _translated("GetBucketAcl"):
-            result = self._bucket.get_bucket_acl()
-        return str(result.acl), str(result.request_id)
+    def get_state(self) -> BucketState:
+        """The bucket's ACL, owner and creation date; BucketNotFoundError if it is missing."""
+        with _translated("GetBucketInfo"):
+            info = self._bucket.get_bucket_info()
+        return BucketState(
+            acl=str(info.acl.grant),
+            owner_id=str(info.owner.id or ""),
+            creation_date=str(info.creation_date or ""),
+            request_id=str(info.request_id),
+        )
 
     def put_acl(self, acl: str) -> str:
         """Overwrite the ACL; the request id. Creates a missing bucket: read it first."""
@@ -102,14 +109,47 @@ def translate_oss_error(operation: str, exc: oss2.exceptions.OssError) -> OssCal
     message = exc.message or ""
     request_id = exc.request_id or ""
     if isinstance(exc, oss2.exceptions.RequestError):
+        detail = _first_line(str(exc.body))
+        if _names_no_host(exc):
+            # The region's endpoint does not exist in DNS: a well-formed but unknown region.
+            # Retrying cannot help, and raising would have FC replay the message for nothing.
+            return PermanentOssError(operation, None, "EndpointNotFound", detail, "")
         # Timeouts and broken connections: oss2 gives status -2 and the requests error.
-        return TransientOssError(operation, None, "RequestError", _first_line(str(exc.body)), "")
+        return TransientOssError(operation, None, "RequestError", detail, "")
     if isinstance(exc, oss2.exceptions.NoSuchBucket):
         return BucketNotFoundError(operation, status, code, message, request_id)
+    if code == "SecurityTokenExpired":
+        # The role's token rotated under us; FC's next attempt gets fresh credentials.
+        return TransientOssError(operation, status, code, message, request_id)
     # 5xx covers OSS's 503 throttling codes (MetaOperationQpsLimitExceeded, ...).
     if status >= 500 or status == 429:
         return TransientOssError(operation, status, code, message, request_id)
     return PermanentOssError(operation, status, code, message, request_id)
+
+
+def _names_no_host(exc: BaseException) -> bool:
+    """True when a DNS lookup said the host does not exist (not a passing resolver failure)."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen or len(seen) > 32:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return current.errno in _NO_SUCH_HOST
+        # requests and urllib3 wrap the socket error in layers: follow every link.
+        links = (current.__cause__, current.__context__, getattr(current, "reason", None))
+        pending.extend((*links, getattr(current, "exception", None)))
+        pending.extend(current.args)
+    return False
+
+
+_NO_SUCH_HOST = frozenset(
+    code
+    for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
+    if code
+)
 
 
 def _first_line(text: str, limit: int = 200) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import requests
 
 from resource_repair.testing.interception import Reply, RequestsInterceptor
@@ -31,5 +33,11 @@ class mock_oss(RequestsInterceptor[OssBackend]):  # noqa: N801 - named like moto
                 getattr(request, "req_kwargs", {}).get("timeout"),
             )
         except UnservedHostError as exc:
-            raise requests.exceptions.ConnectionError(str(exc)) from None
+            # Shaped like what requests raises when DNS or the peer says no.
+            cause: OSError = (
+                socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+                if exc.no_such_host
+                else ConnectionRefusedError(111, "Connection refused")
+            )
+            raise requests.exceptions.ConnectionError(str(exc)) from cause
         return answer.status, answer.headers, answer.body

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from resource_repair.testing.identities import (
@@ -103,6 +104,8 @@ class Fault:
     operation: str | None = None
     error: OssServiceError | None = None
     exception: BaseException | None = None
+    action: Callable[[OssBackend], None] | None = None
+    """Run against the backend before the call goes ahead (a concurrent change)."""
 
     def applies_to(self, operation: str) -> bool:
         return self.remaining > 0 and self.operation in (None, operation)
@@ -154,11 +157,14 @@ class OssBackend:
         region: str = "ap-southeast-1",
         acl: str = "private",
         owner_id: str = DEFAULT_ACCOUNT_ID,
+        creation_date: str | None = None,
     ) -> FakeBucket:
         if acl not in ACLS:
             raise ValueError(f"unknown ACL {acl!r}")
         with self.lock:
             bucket = FakeBucket(name, region, acl, owner_id)
+            if creation_date is not None:
+                bucket.creation_date = creation_date
             self.buckets[name] = bucket
             return bucket
 
@@ -197,6 +203,14 @@ class OssBackend:
         """Make the next ``times`` calls fail in the transport (timeouts, resets)."""
         with self.lock:
             self.faults.append(Fault(times, operation, exception=exception))
+
+    def before_next(
+        self, operation: str, action: Callable[[OssBackend], None], times: int = 1
+    ) -> None:
+        """Change the world just before the next ``operation`` is served, as another client
+        could (``lambda oss: oss.delete_bucket("b")`` between a read and a write)."""
+        with self.lock:
+            self.faults.append(Fault(times, operation, action=action))
 
     def drop_next_writes(self, times: int = 1) -> None:
         """Accept the next ``times`` PutBucketAcl calls with 200 but do not apply them."""

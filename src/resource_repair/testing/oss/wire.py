@@ -30,7 +30,15 @@ _VIRTUAL_HOST = re.compile(
 
 
 class UnservedHostError(Exception):
-    """A request for a host this fake does not serve; the adapter refuses the connection."""
+    """A request for a host this fake does not serve; the adapter refuses the connection.
+
+    ``no_such_host`` marks an OSS-shaped host of a region that does not exist, which real
+    DNS would not resolve.
+    """
+
+    def __init__(self, message: str, *, no_such_host: bool) -> None:
+        super().__init__(message)
+        self.no_such_host = no_such_host
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +68,10 @@ def handle_request(
     target = _target(backend, parts.hostname or "")
     if target is None:
         backend.refuse(url)
-        raise UnservedHostError(f"the fake OSS does not serve {parts.hostname!r}")
+        raise UnservedHostError(
+            f"the fake OSS does not serve {parts.hostname!r}",
+            no_such_host=(parts.hostname or "").endswith(".aliyuncs.com"),
+        )
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     operation = _operation(method, query)
     request_id = uuid.uuid4().hex[:24].upper()
@@ -81,6 +92,9 @@ def handle_request(
     if backend.latency:
         time.sleep(backend.latency)
     fault = backend.take_fault(operation)
+    if fault is not None and fault.action is not None:
+        fault.action(backend)
+        fault = None
     if fault is not None and fault.exception is not None:
         backend.record(dataclasses.replace(call, status=0, code=type(fault.exception).__name__))
         raise fault.exception
