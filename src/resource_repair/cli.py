@@ -92,6 +92,19 @@ def _parser() -> argparse.ArgumentParser:
         "--async", dest="asynchronous", action="store_true", help="invoke asynchronously"
     )
     remote.set_defaults(command=_remote_invoke)
+
+    fake = commands.add_parser(
+        "fake-oss", help="serve the fake OSS over HTTP (for ossEndpointOverride)"
+    )
+    fake.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    fake.add_argument("--port", type=int, default=9000, help="0 picks a free port")
+    fake.add_argument("--bucket", action="append", default=[], metavar="NAME[:REGION[:ACL]]")
+    fake.add_argument(
+        "--public-buckets", type=int, default=0, metavar="N", help="add bench-000000..."
+    )
+    fake.add_argument("--latency-ms", type=float, default=0.0, help="delay every answer")
+    fake.add_argument("--trust-any-key", action="store_true", help="accept any signature")
+    fake.set_defaults(command=_fake_oss)
     return parser
 
 
@@ -160,6 +173,24 @@ def _event(args: argparse.Namespace) -> int:
     else:
         print(text)
     return 0
+
+
+def _fake_oss(args: argparse.Namespace) -> int:
+    from resource_repair.tools.fake_oss import serve
+
+    try:
+        return serve(
+            args.host,
+            args.port,
+            args.bucket,
+            args.public_buckets,
+            args.latency_ms,
+            args.trust_any_key,
+            sys.stdout,
+            sys.stderr,
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
 
 
 def _remote_invoke(args: argparse.Namespace) -> int:

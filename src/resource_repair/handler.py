@@ -12,15 +12,14 @@ import os
 from collections.abc import Mapping
 
 from resource_repair.audit import log_received, write_audit
-from resource_repair.credentials import resolve_credentials
 from resource_repair.delivery import decode_delivery
 from resource_repair.errors import ConfigurationError, InvalidEventError, TransientOssError
 from resource_repair.message import IgnoredMessage, NonComplianceEvent, classify_message
 from resource_repair.redaction import protect_logs
+from resource_repair.remediation import remediate_event
 from resource_repair.report import Outcome, Report
-from resource_repair.retry import Deadline, RetryPolicy
+from resource_repair.retry import Deadline
 from resource_repair.settings import RULE_REFERENCES, Settings
-from resource_repair.validation import check_event
 
 logger = logging.getLogger(__name__)
 
@@ -79,38 +78,15 @@ def _handle_message(
     if not _rule_selected(event, settings):
         return Report(Outcome.IGNORED, f"rule {rule!r} is not in {RULE_REFERENCES}", rule=rule)
 
-    check_event(event, _text_attr(context, "account_id"))
-    target = Report(Outcome.EXEMPT, "", bucket=event.bucket, region=event.region_id, rule=rule)
-    if event.bucket in settings.exempt_buckets:
-        return target.replace(reason="bucket is listed in exemptBuckets")
-    credentials = resolve_credentials(context, environ)
-    if credentials is None:
-        return target.replace(
-            outcome=Outcome.FAILED, reason="no credentials: the function has no role"
-        )
-
-    # Imported here, not at the top: oss2 costs a few hundred milliseconds to import, and
-    # most messages on a shared topic are ignored before they need it.
-    from resource_repair.oss_client import BucketClient, oss_endpoint, use_internal_endpoint
-    from resource_repair.remediator import AclRemediator
-
-    internal = use_internal_endpoint(
-        settings.endpoint_mode, event.region_id, _function_region(context, environ)
-    )
-    client = BucketClient(
-        credentials, oss_endpoint(event.region_id, internal), event.bucket, settings.request_timeout
-    )
-    policy = RetryPolicy(
-        max_attempts=settings.max_attempts, request_timeout=settings.request_timeout
-    )
-    remediator = AclRemediator(
-        client,
-        policy,
-        deadline,
-        dry_run=settings.dry_run,
+    return remediate_event(
+        event,
+        settings,
+        context=context,
+        environ=environ,
         account_id=_text_attr(context, "account_id"),
+        function_region=_function_region(context, environ),
+        deadline=deadline,
     )
-    return remediator.remediate(event.bucket, event.region_id, rule)
 
 
 def _rule_selected(event: NonComplianceEvent, settings: Settings) -> bool:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import ipaddress
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from resource_repair.errors import ConfigurationError
 
@@ -18,9 +20,12 @@ EXEMPT_BUCKETS = "exemptBuckets"
 ENDPOINT_MODE = "ossEndpointMode"
 REQUEST_TIMEOUT = "ossRequestTimeout"
 MAX_ATTEMPTS = "ossMaxAttempts"
+ENDPOINT_OVERRIDE = "ossEndpointOverride"
 
-# Every variable the function reads, so that the template can be checked against the code.
+# Every variable a deployment sets, so that the template can be checked against the code.
 VARIABLES = (RULE_REFERENCES, DRY_RUN, EXEMPT_BUCKETS, ENDPOINT_MODE, REQUEST_TIMEOUT, MAX_ATTEMPTS)
+# Read too, but for local runs and tests only: never set in a deployment.
+LOCAL_ONLY_VARIABLES = (ENDPOINT_OVERRIDE,)
 
 
 class EndpointMode(str, enum.Enum):
@@ -43,6 +48,9 @@ class Settings:
     """Seconds for one OSS request; oss2's own default of 60 s would eat the whole budget."""
     max_attempts: int = 3
     """Tries per OSS call for transient failures, before the delivery is handed back to FC."""
+    endpoint_override: str | None = None
+    """A fake OSS server (``resource-repair fake-oss``) to send every request to instead of
+    OSS. For local runs and tests only: it must never be set in production."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -54,6 +62,7 @@ class Settings:
             endpoint_mode=_endpoint_mode(environ.get(ENDPOINT_MODE, "")),
             request_timeout=_number(environ, REQUEST_TIMEOUT, 5.0, low=0.5, high=60.0),
             max_attempts=int(_number(environ, MAX_ATTEMPTS, 3, low=1, high=10, integer=True)),
+            endpoint_override=_endpoint_override(environ.get(ENDPOINT_OVERRIDE, "")),
         )
 
 
@@ -82,6 +91,42 @@ def _endpoint_mode(value: str) -> EndpointMode:
     except ValueError:
         choices = ", ".join(mode.value for mode in EndpointMode)
         raise ConfigurationError(f"{ENDPOINT_MODE}={value!r} is not one of {choices}") from None
+
+
+def _endpoint_override(value: str) -> str | None:
+    """``http://127.0.0.1:9000``-style: scheme, IP address or localhost, port, nothing else.
+
+    oss2 puts the bucket in the path only for IP and localhost endpoints; any other host
+    would get the bucket name prepended to it.
+    """
+    value = value.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    problem = None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problem = "is not an http(s) URL"
+    elif (
+        parts.username
+        or parts.password
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        problem = "must be scheme://host:port and nothing more"
+    elif parts.hostname != "localhost" and not _is_ip(parts.hostname):
+        problem = "must name an IP address or localhost"
+    if problem:
+        raise ConfigurationError(f"{ENDPOINT_OVERRIDE}={value!r} {problem}")
+    return value.rstrip("/")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _number(

@@ -147,6 +147,9 @@ class OssBackend:
         self.writes_to_drop = 0
         self.latency = 0.0
         """Seconds every answered request waits, for benchmarks."""
+        self.verify_signatures = True
+        """False accepts any key as the default account's, for ``s local invoke`` runs that
+        sign with the deployer's own key."""
         self.register_credentials(DEFAULT_CREDENTIALS)
 
     # -- setting the scene -------------------------------------------------------------

@@ -7,6 +7,7 @@ hand over method, URL, headers and body share this one implementation.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 import time
 import uuid
@@ -65,7 +66,7 @@ def handle_request(
     """Answer one request as OSS would; raise UnservedHostError for a foreign host and
     re-raise an injected transport exception."""
     parts = urlsplit(url)
-    target = _target(backend, parts.hostname or "")
+    target = _target(backend, parts.hostname or "", parts.path)
     if target is None:
         backend.refuse(url)
         raise UnservedHostError(
@@ -101,7 +102,11 @@ def handle_request(
     try:
         if fault is not None and fault.error is not None:
             raise fault.error
-        credentials = authenticate(backend.credentials, method, headers, target.bucket, query)
+        credentials = (
+            authenticate(backend.credentials, method, headers, target.bucket, query)
+            if backend.verify_signatures
+            else FakeCredentials(_signer(headers) or "anonymous", "")
+        )
         body = _perform(backend, operation, credentials, target, headers)
     except OssServiceError as error:
         backend.record(dataclasses.replace(call, status=error.status, code=error.code))
@@ -112,11 +117,26 @@ def handle_request(
     return WireResponse(200, _headers(request_id), body)
 
 
-def _target(backend: OssBackend, host: str) -> _Target | None:
+def _target(backend: OssBackend, host: str, path: str) -> _Target | None:
+    if _is_ip_or_localhost(host):
+        # Path-style, as oss2 sends to an IP endpoint: /<bucket>/... in the bucket's region.
+        bucket = path.lstrip("/").partition("/")[0]
+        known = backend.buckets.get(bucket)
+        return _Target(bucket, known.region if known else "local", False) if bucket else None
     match = _VIRTUAL_HOST.fullmatch(host)
     if match is None or match["region"] not in KNOWN_REGIONS:
         return None
     return _Target(match["bucket"], match["region"], bool(match["internal"]))
+
+
+def _is_ip_or_localhost(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _operation(method: str, query: Mapping[str, str]) -> str:

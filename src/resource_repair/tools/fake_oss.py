@@ -1,0 +1,77 @@
+"""``resource-repair fake-oss``: serve the fake OSS over HTTP until interrupted."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import signal
+import threading
+from collections.abc import Sequence
+from typing import TextIO
+
+from resource_repair.errors import ResourceRepairError
+from resource_repair.testing.oss import OssBackend
+from resource_repair.testing.oss.models import ACLS
+from resource_repair.testing.oss.server import FakeOssHttpServer
+
+
+class FakeOssUsageError(ResourceRepairError):
+    """A bucket description or address the server cannot use (exit code 2)."""
+
+
+def parse_bucket(spec: str) -> tuple[str, str, str]:
+    """``name[:region[:acl]]``, region defaulting to ap-southeast-1 and ACL to public-read."""
+    name, _, rest = spec.partition(":")
+    region, _, acl = rest.partition(":")
+    acl = acl or "public-read"
+    if not name or acl not in ACLS:
+        raise FakeOssUsageError(
+            f"--bucket {spec!r} is not NAME[:REGION[:ACL]] with ACL one of {sorted(ACLS)}"
+        )
+    return name, region or "ap-southeast-1", acl
+
+
+def serve(
+    host: str,
+    port: int,
+    buckets: Sequence[str],
+    public_buckets: int,
+    latency_ms: float,
+    trust_any_key: bool,
+    out: TextIO,
+    err: TextIO,
+    stop: threading.Event | None = None,
+) -> int:
+    backend = OssBackend()
+    backend.latency = latency_ms / 1000
+    backend.verify_signatures = not trust_any_key
+    for spec in buckets:
+        name, region, acl = parse_bucket(spec)
+        backend.create_bucket(name, region, acl)
+    for index in range(public_buckets):
+        backend.create_bucket(f"bench-{index:06d}", "ap-southeast-1", "public-read")
+    if not _is_loopback(host):
+        print(f"warning: serving on {host}, reachable from other machines", file=err)
+    stop = stop or threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signum, lambda *_: stop.set())
+    with FakeOssHttpServer(backend, host, port) as server:
+        print(server.url, file=out, flush=True)
+        print(
+            f"fake OSS on {server.url}: set ossEndpointOverride={server.url} (never in production)",
+            file=err,
+            flush=True,
+        )
+        stop.wait()
+        print(f"fake OSS stopped: {json.dumps(server.state())}", file=err)
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
