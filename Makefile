@@ -9,7 +9,7 @@ PY310 ?= $(call find_python,3.10)
 PY312 ?= $(call find_python,3.12)
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: demo test test-deep lint types pytest-310 pytest-312 clean
+.PHONY: demo test test-deep bench lint types pytest-310 pytest-312 clean
 
 .venv-%/.installed: requirements.txt pyproject.toml
 	@test -n "$(PY$(subst .,,$*))" || { echo "Python $* not found"; exit 2; }
@@ -23,8 +23,8 @@ demo: .venv-3.10/.installed
 	.venv-3.10/bin/resource-repair invoke -f tests/events/noncompliance-oss-stream.txt
 
 lint: .venv-3.10/.installed
-	.venv-3.10/bin/ruff check src tests
-	.venv-3.10/bin/ruff format --check src tests
+	.venv-3.10/bin/ruff check src tests benchmarks
+	.venv-3.10/bin/ruff format --check src tests benchmarks
 
 types: .venv-3.10/.installed
 	.venv-3.10/bin/mypy
@@ -36,6 +36,12 @@ pytest-312: .venv-3.12/.installed
 	.venv-3.12/bin/python -m pytest
 
 test: lint types pytest-310 pytest-312
+
+# Benchmarks: they print figures; none of them is a pass/fail test.
+bench: .venv-3.10/.installed
+	.venv-3.10/bin/python benchmarks/decode_cost.py
+	.venv-3.10/bin/python benchmarks/cold_start.py
+	.venv-3.10/bin/python benchmarks/burst.py
 
 # The property suite with many more examples than CI runs.
 test-deep: .venv-3.10/.installed

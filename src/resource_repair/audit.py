@@ -24,14 +24,21 @@ def log_received(event: object) -> None:
         logger.info("delivery received: a %s", type(event).__name__)
 
 
-def write_audit(
+def audit_record(
     report: Report, fc_request_id: str | None, *, form: str | None, will_retry: bool = False
-) -> None:
-    record = {
+) -> dict[str, object]:
+    """The audit fields: the function logs them, the backfill writes them to its report."""
+    return {
         "audit": "resource_repair",
         "fc_request_id": fc_request_id,
         **report.as_dict(),
         "delivery_form": form,
         "will_retry": will_retry,
     }
+
+
+def write_audit(
+    report: Report, fc_request_id: str | None, *, form: str | None, will_retry: bool = False
+) -> None:
+    record = audit_record(report, fc_request_id, form=form, will_retry=will_retry)
     audit_logger.info(json.dumps(record, ensure_ascii=True))

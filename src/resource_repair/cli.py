@@ -93,6 +93,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     remote.set_defaults(command=_remote_invoke)
 
+    backfill = commands.add_parser(
+        "backfill", help="remediate buckets Config already reported (dry run by default)"
+    )
+    rule = backfill.add_mutually_exclusive_group(required=True)
+    rule.add_argument("--rule-id", help="the rule's cr-... id")
+    rule.add_argument("--rule-name", help="the rule's exact name")
+    backfill.add_argument(
+        "--aggregator-id", help="list the account group's results (needs --rule-id)"
+    )
+    backfill.add_argument("--site", choices=["china", "international"], default="international")
+    backfill.add_argument("--regions", default="", help="comma-separated region ids to include")
+    backfill.add_argument(
+        "--apply", action="store_true", help="write; without it nothing is changed"
+    )
+    backfill.add_argument(
+        "--max-changes", type=int, default=25, help="refuse to apply beyond this many"
+    )
+    backfill.add_argument("--concurrency", type=int, default=8, help="buckets worked on at once")
+    backfill.add_argument("--report", help="write one JSON line per bucket to this file")
+    backfill.add_argument(
+        "--reevaluate", action="store_true", help="re-evaluate the rule after applying"
+    )
+    backfill.add_argument("--profile", help="a profile of the aliyun CLI's configuration")
+    backfill.add_argument("--account-id", help="your UID (default: the template's vars.accountId)")
+    backfill.add_argument(
+        "-t", "--template", default=DEFAULT_TEMPLATE, help="exemptBuckets etc. from here"
+    )
+    backfill.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    backfill.add_argument("--config-endpoint", help=argparse.SUPPRESS)  # a local fake Config API
+    backfill.set_defaults(command=_backfill)
+
     fake = commands.add_parser(
         "fake-oss", help="serve the fake OSS over HTTP (for ossEndpointOverride)"
     )
@@ -173,6 +204,41 @@ def _event(args: argparse.Namespace) -> int:
     else:
         print(text)
     return 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from resource_repair.settings import Settings
+    from resource_repair.tools.backfill import Backfill, run_backfill
+    from resource_repair.tools.cloud_credentials import tool_credentials
+    from resource_repair.tools.config_client import ConfigApiError
+    from resource_repair.tools.template import load_template
+
+    if args.max_changes < 0 or not 1 <= args.concurrency <= 256:
+        raise UsageError("--max-changes must be >= 0 and --concurrency within 1..256")
+    template = load_template(args.template)
+    # A workstation cannot reach OSS's internal endpoints; an explicit --env still wins.
+    environment = {**template.environment, ENDPOINT_MODE: "public", **_env_overrides(args.env)}
+    plan = Backfill(
+        rule_id=args.rule_id,
+        rule_name=args.rule_name,
+        site=args.site,
+        settings=Settings.from_env(environment),
+        environment=environment,
+        account_id=args.account_id or str(template.variables.get("accountId") or "") or None,
+        aggregator_id=args.aggregator_id,
+        regions=tuple(r.strip() for r in args.regions.split(",") if r.strip()),
+        apply=args.apply,
+        max_changes=args.max_changes,
+        concurrency=args.concurrency,
+        report_path=Path(args.report) if args.report else None,
+        reevaluate=args.reevaluate,
+        config_endpoint=args.config_endpoint,
+    )
+    try:
+        return run_backfill(plan, tool_credentials(args.profile), sys.stdout, sys.stderr)
+    except ConfigApiError as exc:  # the run could not list or re-evaluate: it failed
+        print(f"resource-repair: backfill failed: {exc}", file=sys.stderr)
+        return 1
 
 
 def _fake_oss(args: argparse.Namespace) -> int:

@@ -17,6 +17,10 @@ class ConfigurationError(ResourceRepairError, ValueError):
     """A function setting (environment variable) that has no valid meaning."""
 
 
+class TransientError(ResourceRepairError):
+    """Trouble that may pass: throttling, 5xx, timeouts. Worth another try."""
+
+
 class OssCallError(ResourceRepairError):
     """An OSS request that failed; carries what OSS said about it."""
 
@@ -40,7 +44,7 @@ class BucketNotFoundError(PermanentOssError):
     """OSS answered NoSuchBucket."""
 
 
-class TransientOssError(OssCallError):
+class TransientOssError(OssCallError, TransientError):
     """Throttling, a 5xx, a timeout or a broken connection: worth another try.
 
     Raised out of the handler once the bounded retries are spent, so that FC's

@@ -1,4 +1,4 @@
-"""Bounded, jittered retries for transient OSS failures, inside the function's time budget."""
+"""Bounded, jittered retries for transient failures (OSS's, Config's), inside a time budget."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from resource_repair.errors import TransientOssError
+from resource_repair.errors import TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +45,12 @@ class RetryPolicy:
         )
 
     def call(self, operation: Callable[[], T], deadline: Deadline) -> T:
-        """Run ``operation``; retry a TransientOssError while attempts and time remain."""
+        """Run ``operation``; retry a TransientError while attempts and time remain."""
         attempt = 1
         while True:
             try:
                 return operation()
-            except TransientOssError as exc:
+            except TransientError as exc:
                 if attempt >= self.max_attempts:
                     raise
                 wait = self.delay(attempt)

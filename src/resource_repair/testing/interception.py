@@ -22,6 +22,8 @@ class RequestsInterceptor(Generic[B]):
     every request made through ``requests`` to ``_respond``, with a new backend each time."""
 
     methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "HEAD")
+    target = "requests.adapters.HTTPAdapter.send"
+    """What to patch: ordinary requests, or an SDK's vendored copy of it."""
 
     def __init__(self) -> None:
         self.backend: B = self._new_backend()
@@ -35,7 +37,7 @@ class RequestsInterceptor(Generic[B]):
 
     def __enter__(self) -> B:
         self.backend = self._new_backend()
-        self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self._mock = responses.RequestsMock(assert_all_requests_are_fired=False, target=self.target)
         for method in self.methods:
             self._mock.add_callback(method, re.compile(r".*"), callback=self._respond)
         self._mock.start()

@@ -24,6 +24,9 @@ STATE_PATH = "/_fake/state"
 class _Handler(http.server.BaseHTTPRequestHandler):
     # HTTP/1.1 keeps connections open, as OSS does, so connection reuse can be measured.
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes; with Nagle's algorithm on, each answer
+    # would wait ~40 ms for the client's delayed ACK, which OSS never makes anyone do.
+    disable_nagle_algorithm = True
     server: FakeOssHttpServer
 
     def _serve(self) -> None:

@@ -1,0 +1,258 @@
+"""State and rules of the fake Cloud Config API: rules, evaluation results, faults, calls.
+
+Evaluation results page with an opaque ``NextToken`` as the real API does; the last page's
+token is absent or empty (both happen in the wild), chosen by ``last_page_token``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from resource_repair.testing.identities import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_CREDENTIALS,
+    FakeCredentials,
+)
+
+BUCKET_TYPE = "ACS::OSS::Bucket"
+
+
+class ConfigServiceError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclasses.dataclass
+class FakeRule:
+    rule_id: str
+    name: str
+    source_identifier: str = "oss-bucket-public-read-prohibited"
+    aggregator_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeEvaluation:
+    rule_id: str
+    resource_id: str
+    region_id: str
+    owner_id: str = DEFAULT_ACCOUNT_ID
+    resource_type: str = BUCKET_TYPE
+    compliance: str = "NON_COMPLIANT"
+    aggregator_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigCall:
+    action: str
+    params: Mapping[str, str]
+    status: int
+    code: str = ""
+
+
+@dataclasses.dataclass
+class _Fault:
+    remaining: int
+    action: str | None
+    error: ConfigServiceError
+
+
+class ConfigBackend:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.rules: dict[str, FakeRule] = {}
+        self.results: list[FakeEvaluation] = []
+        self.calls: list[ConfigCall] = []
+        self.evaluations_started: list[str] = []
+        self.credentials: dict[str, FakeCredentials] = {
+            DEFAULT_CREDENTIALS.access_key_id: DEFAULT_CREDENTIALS
+        }
+        self.faults: list[_Fault] = []
+        self.latency = 0.0
+        self.last_page_token: str = "absent"
+        """``absent`` or ``empty``: how the last page says there is no more."""
+
+    # -- setting the scene -------------------------------------------------------------
+
+    def add_rule(
+        self, name: str, rule_id: str | None = None, aggregator_id: str | None = None
+    ) -> FakeRule:
+        rule = FakeRule(rule_id or f"cr-{uuid.uuid4().hex[:20]}", name, aggregator_id=aggregator_id)
+        with self.lock:
+            self.rules[rule.rule_id] = rule
+        return rule
+
+    def add_results(
+        self,
+        rule: FakeRule,
+        buckets: Iterable[str],
+        region: str = "ap-southeast-1",
+        owner_id: str = DEFAULT_ACCOUNT_ID,
+        compliance: str = "NON_COMPLIANT",
+        resource_type: str = BUCKET_TYPE,
+    ) -> None:
+        with self.lock:
+            self.results.extend(
+                FakeEvaluation(
+                    rule.rule_id,
+                    name,
+                    region,
+                    owner_id,
+                    resource_type,
+                    compliance,
+                    rule.aggregator_id,
+                )
+                for name in buckets
+            )
+
+    def fail_next(
+        self,
+        times: int = 1,
+        *,
+        action: str | None = None,
+        status: int = 503,
+        code: str = "ServiceUnavailable",
+    ) -> None:
+        with self.lock:
+            self.faults.append(_Fault(times, action, ConfigServiceError(status, code, "injected")))
+
+    def operations(self) -> list[str]:
+        return [call.action for call in self.calls]
+
+    # -- the actions, called by wire.py --------------------------------------------------
+
+    def take_fault(self, action: str) -> ConfigServiceError | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.remaining > 0 and fault.action in (None, action):
+                    fault.remaining -= 1
+                    return fault.error
+        return None
+
+    def list_config_rules(self, params: Mapping[str, str]) -> dict[str, Any]:
+        page = _int(params, "PageNumber", 1, 1, 10**6)
+        size = _int(params, "PageSize", 10, 1, 100)
+        name = params.get("ConfigRuleName") or params.get("Keyword") or ""
+        rules = [r for r in self.rules.values() if r.aggregator_id is None and name in r.name]
+        chunk = rules[(page - 1) * size : page * size]
+        return {
+            "ConfigRules": {
+                "ConfigRuleList": [
+                    {
+                        "ConfigRuleId": r.rule_id,
+                        "ConfigRuleName": r.name,
+                        "SourceIdentifier": r.source_identifier,
+                    }
+                    for r in chunk
+                ],
+                "PageNumber": page,
+                "PageSize": size,
+                "TotalCount": len(rules),
+            }
+        }
+
+    def list_evaluation_results(
+        self, params: Mapping[str, str], *, aggregator: bool
+    ) -> dict[str, Any]:
+        rule_id = params.get("ConfigRuleId", "")
+        aggregator_id = params.get("AggregatorId") if aggregator else None
+        if aggregator and not aggregator_id:
+            raise ConfigServiceError(
+                400, "MissingAggregatorId", "AggregatorId is mandatory for this action."
+            )
+        rule = self.rules.get(rule_id)
+        if rule is None or rule.aggregator_id != aggregator_id:
+            raise ConfigServiceError(400, "ConfigRuleNotExists", "The ConfigRule does not exist.")
+        size = _int(params, "MaxResults", 10, 1, 100)
+        start = _offset(params.get("NextToken", ""))
+        regions = set(filter(None, params.get("Regions", "").split(",")))
+        types = set(filter(None, params.get("ResourceTypes", "").split(",")))
+        compliance = params.get("ComplianceType")
+        matching = (
+            e
+            for e in self.results
+            if e.rule_id == rule_id
+            and (not regions or e.region_id in regions)
+            and (not types or e.resource_type in types)
+            and (not compliance or e.compliance == compliance)
+        )
+        chunk: list[FakeEvaluation] = []
+        position = 0
+        more = False
+        for position, evaluation in enumerate(matching):
+            if position < start:
+                continue
+            if len(chunk) == size:
+                more = True
+                break
+            chunk.append(evaluation)
+        page: dict[str, Any] = {
+            "MaxResults": size,
+            "EvaluationResultList": [_render(e, rule) for e in chunk],
+        }
+        if more:
+            page["NextToken"] = base64.b64encode(str(start + size).encode()).decode()
+        elif self.last_page_token == "empty":
+            page["NextToken"] = ""
+        return {"EvaluationResults": page}
+
+    def start_evaluation(self, params: Mapping[str, str]) -> dict[str, Any]:
+        rule_id = params.get("ConfigRuleId", "")
+        if rule_id not in self.rules:
+            raise ConfigServiceError(400, "ConfigRuleNotExists", "The ConfigRule does not exist.")
+        with self.lock:
+            self.evaluations_started.append(rule_id)
+        return {"Result": True}
+
+
+def _render(evaluation: FakeEvaluation, rule: FakeRule) -> dict[str, Any]:
+    return {
+        "ComplianceType": evaluation.compliance,
+        "RiskLevel": 1,
+        "Annotation": '{"configuration":"public-read","desiredValue":"read"}',
+        "InvokingEventMessageType": "ConfigurationItemChangeNotification",
+        "RemediationEnabled": False,
+        "EvaluationId": uuid.uuid4().hex,
+        "EvaluationResultIdentifier": {
+            "OrderingTimestamp": 1_700_000_000_000,
+            "EvaluationResultQualifier": {
+                "ResourceId": evaluation.resource_id,
+                "ResourceName": evaluation.resource_id,
+                "ResourceType": evaluation.resource_type,
+                "RegionId": evaluation.region_id,
+                "ResourceOwnerId": int(evaluation.owner_id),
+                "ConfigRuleId": rule.rule_id,
+                "ConfigRuleName": rule.name,
+                "ConfigRuleArn": f"acs:config::{evaluation.owner_id}:rule/{rule.rule_id}",
+            },
+        },
+    }
+
+
+def _int(params: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
+    raw = params.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigServiceError(400, f"Invalid{key}", f"{key} is not a number.") from None
+    if not low <= value <= high:
+        raise ConfigServiceError(400, f"Invalid{key}", f"{key} must be between {low} and {high}.")
+    return value
+
+
+def _offset(token: str) -> int:
+    if not token:
+        return 0
+    try:
+        return int(base64.b64decode(token, validate=True))
+    except ValueError:
+        raise ConfigServiceError(400, "InvalidNextToken", "The NextToken is invalid.") from None
