@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 import subprocess
 import sys
 import urllib.request
@@ -15,20 +16,26 @@ import index
 from resource_repair.errors import ConfigurationError
 from resource_repair.settings import Settings
 from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend, fc_context
-from resource_repair.testing.oss.server import STATE_PATH, FakeOssHttpServer
+from resource_repair.testing.http_server import FakeHttpServer
+from resource_repair.testing.oss.server import STATE_PATH, fake_oss_server
 from tests.conftest import BUCKET, REGION, load_event
 
 EVENT = load_event("noncompliance-oss-stream.txt")
 
 
 @pytest.fixture
-def server() -> FakeOssHttpServer:
-    with FakeOssHttpServer(OssBackend()) as running:
+def backend() -> OssBackend:
+    return OssBackend()
+
+
+@pytest.fixture
+def server(backend: OssBackend) -> Iterator[FakeHttpServer]:
+    with fake_oss_server(backend) as running:
         yield running
 
 
-def test_oss2_talks_to_it_path_style(server: FakeOssHttpServer) -> None:
-    server.backend.create_bucket(BUCKET, REGION, "public-read")
+def test_oss2_talks_to_it_path_style(server: FakeHttpServer, backend: OssBackend) -> None:
+    backend.create_bucket(BUCKET, REGION, "public-read")
     creds = DEFAULT_CREDENTIALS
     bucket = oss2.Bucket(
         oss2.StsAuth(creds.access_key_id, creds.access_key_secret, creds.security_token),
@@ -37,17 +44,17 @@ def test_oss2_talks_to_it_path_style(server: FakeOssHttpServer) -> None:
     )
     assert bucket.get_bucket_info().acl.grant == "public-read"
     bucket.put_bucket_acl("private")
-    assert server.backend.acl_of(BUCKET) == "private"
+    assert backend.acl_of(BUCKET) == "private"
     with pytest.raises(oss2.exceptions.NoSuchBucket):
         oss2.Bucket(bucket.auth, server.url, "missing-bucket").get_bucket_info()
 
 
 def test_function_with_the_override_remediates_through_one_connection(
-    server: FakeOssHttpServer, function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    server: FakeHttpServer, backend: OssBackend, function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ossEndpointOverride", server.url)
     for name in ("bucket-a", "bucket-b", "bucket-c"):
-        server.backend.create_bucket(name, REGION, "public-read")
+        backend.create_bucket(name, REGION, "public-read")
     for name in ("bucket-a", "bucket-b", "bucket-c"):
         message = json.loads(load_event("noncompliance-oss-plain.json"))
         qualifier = message["evaluationResultIdentifier"]["evaluationResultQualifier"]
@@ -62,11 +69,11 @@ def test_function_with_the_override_remediates_through_one_connection(
 
 
 def test_wrong_credentials_are_still_refused_over_http(
-    server: FakeOssHttpServer, function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    server: FakeHttpServer, backend: OssBackend, function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ossEndpointOverride", server.url)
-    server.backend.create_bucket(BUCKET, REGION, "public-read")
-    server.backend.credentials.clear()
+    backend.create_bucket(BUCKET, REGION, "public-read")
+    backend.credentials.clear()
     result = json.loads(index.handler(EVENT, fc_context()))
     assert result["outcome"] == "failed"
     assert "InvalidAccessKeyId" in result["reason"]

@@ -2,7 +2,9 @@
 function existed, through the very path the function uses for each message.
 
 Dry run is the default. With ``--apply`` a dry pass counts the buckets that would change
-first, and nothing is written when they are more than ``--max-changes``.
+first, and nothing is written when they are more than ``--max-changes``. A bucket made
+public between the two passes is written without having been counted: the limit guards
+against a mistaken rule or account, not against a race of seconds.
 """
 
 from __future__ import annotations
@@ -72,38 +74,31 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
     config = ConfigClient(credentials, plan.site, endpoint=plan.config_endpoint)
     rule_id = plan.rule_id or config.rule_id_by_name(str(plan.rule_name))
     caller = _Caller(credentials)
-    counts: collections.Counter[str] = collections.Counter()
-    # At most max_changes entries: memory stays flat however many buckets are listed.
-    to_change: list[tuple[NonComplianceEvent, Report]] = []
-    would_change = 0
 
-    with _report_file(plan.report_path) as report_file:
-
-        def record(report: Report) -> None:
-            counts[report.outcome.value] += 1
-            if report_file is not None:
-                report_file.write(json.dumps(audit_record(report, None, form="backfill")) + "\n")
-
-        # Pass 1: read every bucket; write nothing.
-        dry = dataclasses.replace(plan.settings, dry_run=True)
-        listed = config.non_compliant_buckets(
+    def buckets() -> Iterator[NonComplianceEvent]:
+        return config.non_compliant_buckets(
             rule_id, regions=plan.regions, aggregator_id=plan.aggregator_id
         )
-        with _progress(err, "reading") as tick:
-            for event, report in bounded_map(
-                lambda e: _remediate(e, dry, caller, plan), listed, plan.concurrency
+
+    def one_pass(
+        settings: Settings, report: IO[str] | None, label: str
+    ) -> collections.Counter[str]:
+        counts: collections.Counter[str] = collections.Counter()
+        with _progress(err, label) as tick:
+            for _, result in bounded_map(
+                lambda e: _remediate(e, settings, caller, plan), buckets(), plan.concurrency
             ):
                 tick()
-                if plan.apply and report.outcome is Outcome.DRY_RUN:
-                    would_change += 1
-                    if would_change <= plan.max_changes:
-                        to_change.append((event, report))  # reported once pass 2 wrote it
-                        continue
-                record(report)
+                counts[result.outcome.value] += 1
+                if report is not None:
+                    report.write(json.dumps(audit_record(result, None, form="backfill")) + "\n")
+        return counts
 
-        if would_change > plan.max_changes:
-            for _, report in to_change:
-                record(report)
+    with _report_file(plan.report_path) as report:
+        # Pass 1 reads every bucket and writes nothing; with --apply it counts the changes.
+        counts = one_pass(dataclasses.replace(plan.settings, dry_run=True), report, "reading")
+        would_change = counts[Outcome.DRY_RUN.value]
+        if plan.apply and would_change > plan.max_changes:
             print(
                 f"refusing to apply: {would_change} buckets would change, more than"
                 f" --max-changes {plan.max_changes}; nothing was written (raise it to proceed)",
@@ -111,17 +106,13 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
             )
             _print_summary(counts, out)
             return 1
-
-        # Pass 2: write the buckets pass 1 found public, re-reading each one first.
-        if to_change:
-            live = dataclasses.replace(plan.settings, dry_run=False)
-            with _progress(err, "applying") as tick:
-                events = (event for event, _ in to_change)
-                for _, report in bounded_map(
-                    lambda e: _remediate(e, live, caller, plan), events, plan.concurrency
-                ):
-                    tick()
-                    record(report)
+        if plan.apply and would_change:
+            # Pass 2 streams the listing again rather than holding pass 1's buckets, so
+            # memory stays flat; each bucket is read again before any write, as always.
+            if report is not None:
+                report.seek(0)
+                report.truncate()
+            counts = one_pass(dataclasses.replace(plan.settings, dry_run=False), report, "applying")
 
     if plan.reevaluate and plan.apply and counts[Outcome.REMEDIATED.value]:
         if plan.aggregator_id:

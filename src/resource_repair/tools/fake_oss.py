@@ -12,7 +12,7 @@ from typing import TextIO
 from resource_repair.errors import ResourceRepairError
 from resource_repair.testing.oss import OssBackend
 from resource_repair.testing.oss.models import ACLS
-from resource_repair.testing.oss.server import FakeOssHttpServer
+from resource_repair.testing.oss.server import fake_oss_server
 
 
 class FakeOssUsageError(ResourceRepairError):
@@ -56,7 +56,7 @@ def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         if threading.current_thread() is threading.main_thread():
             signal.signal(signum, lambda *_: stop.set())
-    with FakeOssHttpServer(backend, host, port) as server:
+    with fake_oss_server(backend, host, port) as server:
         print(server.url, file=out, flush=True)
         print(
             f"fake OSS on {server.url}: set ossEndpointOverride={server.url} (never in production)",
@@ -64,7 +64,11 @@ def serve(
             flush=True,
         )
         stop.wait()
-        print(f"fake OSS stopped: {json.dumps(server.state())}", file=err)
+        seen = {"connections": server.connections, **server.state()}
+        print(
+            f"fake OSS stopped: {json.dumps(seen)}",
+            file=err,
+        )
     return 0
 
 
