@@ -20,6 +20,20 @@ RULE_NAME = "test-oss-bucket-public-read-prohibited"
 RULE_ID = "cr-610ad6e0007300a80001"
 BUCKET = "config-snapshot"
 REGION = "ap-southeast-1"
+# The fields of every result and audit line, as the README documents them.
+RESULT_KEYS = frozenset(
+    [
+        "status",
+        "outcome",
+        "reason",
+        "bucket",
+        "region",
+        "rule",
+        "acl_before",
+        "acl_after",
+        "request_ids",
+    ]
+)
 
 
 def load_event(name: str) -> bytes:

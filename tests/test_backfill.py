@@ -11,7 +11,7 @@ import pytest
 from resource_repair.cli import main
 from resource_repair.testing import OssBackend, fc_environment, mock_oss
 from resource_repair.testing.config import ConfigBackend, FakeRule, mock_config_api
-from tests.conftest import REGION, RULE_NAME
+from tests.conftest import REGION, RESULT_KEYS, RULE_NAME
 
 ROOT = Path(__file__).parent.parent
 TEMPLATE = str(ROOT / "template.yml")
@@ -125,17 +125,7 @@ def test_apply_makes_every_public_bucket_private_and_touches_no_other(
     by_outcome: dict[str, int] = {}
     for line in lines:
         by_outcome[line["outcome"]] = by_outcome.get(line["outcome"], 0) + 1
-        assert set(line) >= {
-            "status",
-            "outcome",
-            "reason",
-            "bucket",
-            "region",
-            "rule",
-            "acl_before",
-            "acl_after",
-            "request_ids",
-        }
+        assert set(line) >= RESULT_KEYS
     assert by_outcome == {k: v for k, v in summary.items() if k != "total"}
 
 

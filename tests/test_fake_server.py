@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import oss2
@@ -50,7 +50,10 @@ def test_oss2_talks_to_it_path_style(server: FakeHttpServer, backend: OssBackend
 
 
 def test_function_with_the_override_remediates_through_one_connection(
-    server: FakeHttpServer, backend: OssBackend, function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    server: FakeHttpServer,
+    backend: OssBackend,
+    function_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ossEndpointOverride", server.url)
     for name in ("bucket-a", "bucket-b", "bucket-c"):
@@ -69,7 +72,10 @@ def test_function_with_the_override_remediates_through_one_connection(
 
 
 def test_wrong_credentials_are_still_refused_over_http(
-    server: FakeHttpServer, backend: OssBackend, function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    server: FakeHttpServer,
+    backend: OssBackend,
+    function_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ossEndpointOverride", server.url)
     backend.create_bucket(BUCKET, REGION, "public-read")

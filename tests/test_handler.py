@@ -14,7 +14,16 @@ import index
 from resource_repair import oss_client
 from resource_repair.errors import TransientOssError
 from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend, fc_context
-from tests.conftest import BUCKET, REGION, RULE_ID, RULE_NAME, Invoke, event_names, load_event
+from tests.conftest import (
+    BUCKET,
+    REGION,
+    RESULT_KEYS,
+    RULE_ID,
+    RULE_NAME,
+    Invoke,
+    event_names,
+    load_event,
+)
 
 READ_WRITE_READ = ["GetBucketInfo", "PutBucketAcl", "GetBucketInfo"]
 
@@ -411,17 +420,7 @@ def test_every_recorded_event_gives_a_well_formed_result(
     for name in event_names(""):
         result = invoke(load_event(name))
         assert result["status"] in ("success", "fail"), name
-        assert set(result) == {
-            "status",
-            "outcome",
-            "reason",
-            "bucket",
-            "region",
-            "rule",
-            "acl_before",
-            "acl_after",
-            "request_ids",
-        }
+        assert set(result) == RESULT_KEYS
     assert fake_oss.refused == []
     assert not any(b.created_by_put_acl for b in fake_oss.buckets.values())
 
@@ -436,3 +435,15 @@ def test_a_well_formed_region_that_does_not_exist_fails_without_a_retry_storm(
     assert "EndpointNotFound" in result["reason"]
     assert fake_oss.refused == [f"https://{BUCKET}.oss-xx-nowhere-9.aliyuncs.com/?bucketInfo="]
     assert waits == []
+
+
+def test_an_enormous_rule_name_is_ignored_with_bounded_output(
+    fake_oss: OssBackend, invoke: Invoke
+) -> None:
+    message = json.loads(load_event("noncompliance-oss-plain.json"))
+    message["evaluationResultIdentifier"]["evaluationResultQualifier"]["configRuleName"] = (
+        "r" * 50_000
+    )
+    result = invoke(json.dumps(message))
+    assert result["outcome"] == "ignored"
+    assert len(json.dumps(result)) < 2_000

@@ -17,20 +17,8 @@ from hypothesis import strategies as st
 import index
 from resource_repair.report import Outcome
 from resource_repair.testing import fc_context, mock_oss
-from tests.conftest import BUCKET, REGION
+from tests.conftest import BUCKET, REGION, RESULT_KEYS
 from tests.strategies import deliveries
-
-RESULT_KEYS = {
-    "status",
-    "outcome",
-    "reason",
-    "bucket",
-    "region",
-    "rule",
-    "acl_before",
-    "acl_after",
-    "request_ids",
-}
 
 
 @pytest.mark.usefixtures("function_env", "waits")

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 # Seconds kept back from FC's timeout for writing the audit line and returning.
 _RETURN_MARGIN = 2.0
 _DEFAULT_TIMEOUT = 60.0
+_MAX_RULE_CHARS = 256
 
 
 def handle(event: object, context: object, environ: Mapping[str, str] | None = None) -> str:
@@ -69,7 +70,8 @@ def _handle_message(
     if isinstance(classified, IgnoredMessage):
         return Report(Outcome.IGNORED, classified.reason)
     event = classified
-    rule = event.rule_label
+    # A rule name is free text from the message: keep the result and the audit line bounded.
+    rule = event.rule_label[:_MAX_RULE_CHARS] if event.rule_label else None
     if not settings.rule_references:
         logger.warning(
             "%s is not set, so no rule is selected and nothing is remediated", RULE_REFERENCES
