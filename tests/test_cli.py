@@ -351,3 +351,29 @@ def test_fake_bucket_state_does_not_leak_between_runs(capsys: pytest.CaptureFixt
 
 def test_oss_fixture_is_unaffected(fake_oss: OssBackend) -> None:
     assert fake_oss.buckets == {}
+
+
+def test_real_oss_mode_with_dry_run_says_it_only_reads(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in fc_environment().items():
+        monkeypatch.setenv(key, value)
+    with mock_oss() as oss:
+        oss.create_bucket(BUCKET, REGION, "public-read")
+        code, result, err = run(
+            capsys,
+            "invoke",
+            "-t",
+            TEMPLATE,
+            "-f",
+            SEED_STREAM,
+            "--oss",
+            "real",
+            "--env",
+            "dryRun=yes",
+        )
+    assert code == 0
+    assert result is not None
+    assert result["outcome"] == "dry_run"
+    assert "this will read the ACL of the real bucket" in err
+    assert oss.acl_of(BUCKET) == "public-read"

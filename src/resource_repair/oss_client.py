@@ -26,8 +26,6 @@ from resource_repair.redaction import protect_logs
 from resource_repair.remediator import BucketState
 from resource_repair.settings import EndpointMode
 
-PRIVATE = oss2.BUCKET_ACL_PRIVATE
-
 _session: oss2.Session | None = None
 _session_lock = threading.Lock()
 

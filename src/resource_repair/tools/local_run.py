@@ -12,8 +12,14 @@ from typing import TextIO
 
 from resource_repair.credentials import ACCESS_KEY_ID, ACCESS_KEY_SECRET, resolve_credentials
 from resource_repair.delivery import decode_delivery
-from resource_repair.errors import InvalidEventError, ResourceRepairError, TransientOssError
+from resource_repair.errors import (
+    ConfigurationError,
+    InvalidEventError,
+    ResourceRepairError,
+    TransientOssError,
+)
 from resource_repair.message import NonComplianceEvent, classify_message
+from resource_repair.settings import Settings
 from resource_repair.testing import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CREDENTIALS,
@@ -86,7 +92,10 @@ def _run_against_real_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
         )
     env = dict(local.environment)
     target = _bucket_in(local.event)
-    dry = env.get("dryRun", "").strip().lower() in ("true", "1", "yes", "on")
+    try:
+        dry = Settings.from_env(env).dry_run
+    except ConfigurationError as exc:
+        raise LocalRunError(str(exc)) from None
     what = f"bucket {target.bucket} in {target.region_id}" if target else "the event's bucket"
     verb = "read the ACL of" if dry else "WRITE the ACL of"
     print(f"--oss real: this will {verb} the real {what} with your own credentials", file=err)
