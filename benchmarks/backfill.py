@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 from _common import ROOT, machine
+from resource_repair.testing import fc_environment
 
 # One read in the dry pass; read, write, read back in the applying pass.
 REQUESTS_PER_BUCKET = 4
@@ -47,12 +48,7 @@ def backfill(buckets: int, concurrency: int, latency_ms: float) -> tuple[float, 
     try:
         assert fakes.stdout is not None
         where = json.loads(fakes.stdout.readline())
-        env = dict(
-            os.environ,
-            ALIBABA_CLOUD_ACCESS_KEY_ID="STS.NTestKeyIdDoNotLog0001",
-            ALIBABA_CLOUD_ACCESS_KEY_SECRET="TestSecretDoNotLog9f8e7d6c5b4a",
-            ALIBABA_CLOUD_SECURITY_TOKEN="CAISTestTokenDoNotLog+0123456789abcdef/QQ==",
-        )
+        env = {**os.environ, **fc_environment()}  # the fakes' registered keys
         started = time.perf_counter()
         done = subprocess.run(  # noqa: S603 - our own interpreter
             [

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 sys.path.insert(0, os.path.dirname(__file__))
 
 from _common import EVENTS, fake_oss_server, machine, percentile, rss_mib, server_state
+from resource_repair.testing import fc_environment
 
 
 def deliveries(count: int) -> Iterator[bytes]:
@@ -43,10 +44,8 @@ def main() -> None:
         os.environ.update(
             prepareRuleName="test-oss-bucket-public-read-prohibited",
             ossEndpointOverride=url,
-            ALIBABA_CLOUD_ACCESS_KEY_ID="STS.NTestKeyIdDoNotLog0001",
-            ALIBABA_CLOUD_ACCESS_KEY_SECRET="TestSecretDoNotLog9f8e7d6c5b4a",
-            ALIBABA_CLOUD_SECURITY_TOKEN="CAISTestTokenDoNotLog+0123456789abcdef/QQ==",
         )
+        os.environ.update(fc_environment())  # the fake's registered role keys
         import index
         from resource_repair.testing import fc_context
 

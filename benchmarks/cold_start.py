@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(__file__))
 
 from _common import EVENTS, ROOT, fake_oss_server, machine
+from resource_repair.testing import fc_environment
 
 PROBE = r"""
 import json, resource, sys, time
@@ -99,10 +100,8 @@ def main() -> None:
     env = dict(
         os.environ,
         prepareRuleName="test-oss-bucket-public-read-prohibited",
-        ALIBABA_CLOUD_ACCESS_KEY_ID="STS.NTestKeyIdDoNotLog0001",
-        ALIBABA_CLOUD_ACCESS_KEY_SECRET="TestSecretDoNotLog9f8e7d6c5b4a",
-        ALIBABA_CLOUD_SECURITY_TOKEN="CAISTestTokenDoNotLog+0123456789abcdef/QQ==",
         PYTHONDONTWRITEBYTECODE="1",
+        **fc_environment(),  # the fake's registered keys
     )
     code = deployed_code(Path(tempfile.mkdtemp(prefix="resource-repair-cold-")))
     ignored = str(EVENTS / "change-notification-oss-stream.txt")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from resource_repair.cli import main
-from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend, fc_environment, mock_oss
+from resource_repair.testing import DEFAULT_CREDENTIALS, fc_environment, mock_oss
 from resource_repair.testing.fc_api import FcApiBackend, FunctionAnswer, mock_fc_api
 from tests.conftest import BUCKET, EVENTS, REGION
 
@@ -347,10 +347,6 @@ def test_fake_bucket_state_does_not_leak_between_runs(capsys: pytest.CaptureFixt
     assert code == 0
     assert result is not None
     assert result["outcome"] == "remediated"  # a fresh public bucket each run
-
-
-def test_oss_fixture_is_unaffected(fake_oss: OssBackend) -> None:
-    assert fake_oss.buckets == {}
 
 
 def test_real_oss_mode_with_dry_run_says_it_only_reads(

@@ -10,7 +10,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from resource_repair.delivery import FORMS
@@ -166,18 +166,25 @@ def _env_overrides(pairs: Sequence[str]) -> dict[str, str]:
     return overrides
 
 
+def _function_environment(
+    template: Mapping[str, str], overrides: Sequence[str], *, workstation: bool
+) -> dict[str, str]:
+    """The template's variables, then --env. Requests sent from a workstation to real OSS
+    use the public endpoint, whatever the template says for the deployed function: its
+    internal endpoints are unreachable from outside. An explicit --env still wins."""
+    reachable = {ENDPOINT_MODE: "public"} if workstation else {}
+    return {**template, **reachable, **_env_overrides(overrides)}
+
+
 def _invoke(args: argparse.Namespace) -> int:
     from resource_repair.tools.local_run import LocalRun, run
     from resource_repair.tools.template import load_template
 
     template = load_template(args.template)
     real = args.oss == "real"
-    # A workstation cannot reach OSS's internal endpoints, whatever the template says for
-    # the deployed function; an explicit --env still wins.
-    reachable = {ENDPOINT_MODE: "public"} if real else {}
     local = LocalRun(
         event=_read_event(args),
-        environment={**template.environment, **reachable, **_env_overrides(args.env)},
+        environment=_function_environment(template.environment, args.env, workstation=real),
         runtime=args.runtime,
         region=template.region,
         account_id=args.account_id,
@@ -216,8 +223,7 @@ def _backfill(args: argparse.Namespace) -> int:
     if args.max_changes < 0 or not 1 <= args.concurrency <= 256:
         raise UsageError("--max-changes must be >= 0 and --concurrency within 1..256")
     template = load_template(args.template)
-    # A workstation cannot reach OSS's internal endpoints; an explicit --env still wins.
-    environment = {**template.environment, ENDPOINT_MODE: "public", **_env_overrides(args.env)}
+    environment = _function_environment(template.environment, args.env, workstation=True)
     plan = Backfill(
         rule_id=args.rule_id,
         rule_name=args.rule_name,

@@ -53,8 +53,8 @@ def serve(
     if not _is_loopback(host):
         print(f"warning: serving on {host}, reachable from other machines", file=err)
     stop = stop or threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        if threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is threading.main_thread():  # signals reach only that one
+        for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
     with fake_oss_server(backend, host, port) as server:
         print(server.url, file=out, flush=True)
