@@ -11,12 +11,12 @@ PIP_FLAGS ?= --quiet --disable-pip-version-check
 
 .PHONY: demo test test-deep bench lint types pytest-310 pytest-312 clean
 
-.venv-%/.installed: requirements.txt pyproject.toml
+.venv-%/.installed: requirements.txt requirements-fc.txt pyproject.toml
 	@test -n "$(PY$(subst .,,$*))" || { echo "Python $* not found"; exit 2; }
 	rm -rf .venv-$*
 	$(PY$(subst .,,$*)) -m venv .venv-$*
 	.venv-$*/bin/pip install $(PIP_FLAGS) --upgrade pip
-	.venv-$*/bin/pip install $(PIP_FLAGS) -r requirements.txt -e '.[dev]'
+	.venv-$*/bin/pip install $(PIP_FLAGS) -r requirements.txt -r requirements-fc.txt -e '.[dev]'
 	touch $@
 
 demo: .venv-3.10/.installed
@@ -50,3 +50,9 @@ test-deep: .venv-3.10/.installed
 
 clean:
 	rm -rf .venv-3.10 .venv-3.12 .pytest_cache .mypy_cache .ruff_cache
+
+# The code package `s deploy -t template.yml` uploads (build/fc-code): the template's
+# pre-deploy action runs the same script. Any Python 3 with pip will do.
+.PHONY: package
+package:
+	$(or $(PY310),python3) src/resource_repair/tools/fc_package.py --python-version 3.10

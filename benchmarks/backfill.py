@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 from _common import ROOT, machine
-from resource_repair.testing import fc_environment
+from resource_repair.testing import DEFAULT_ACCOUNT_ID, fc_environment
 
 # One read in the dry pass; read, write, read back in the applying pass.
 REQUESTS_PER_BUCKET = 4
@@ -62,6 +62,9 @@ def backfill(buckets: int, concurrency: int, latency_ms: float) -> tuple[float, 
                 str(ROOT / "template.yml"),
                 "--rule-id",
                 where["rule_id"],
+                # The fake's account: without it the caller's identity is asked of real STS.
+                "--account-id",
+                DEFAULT_ACCOUNT_ID,
                 "--apply",
                 "--max-changes",
                 str(buckets),

@@ -61,6 +61,10 @@ def function_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "ossEndpointMode",
         "ossRequestTimeout",
         "ossMaxAttempts",
+        "failureTopic",
+        "remediationTopic",
+        "notifyMailSender",
+        "mnsEndpointOverride",
     ):
         monkeypatch.delenv(name, raising=False)
     env = {"prepareRuleName": RULE_NAME}

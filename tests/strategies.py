@@ -47,8 +47,9 @@ def _mostly(usual: st.SearchStrategy[Any], rare: st.SearchStrategy[Any]) -> st.S
 
 
 def _maybe(strategy: st.SearchStrategy[Any], usual: Any) -> st.SearchStrategy[Any]:
-    """Mostly the documented value, sometimes anything at all."""
-    return _mostly(st.just(usual), strategy)
+    """Mostly the documented value (or one of them), sometimes anything at all."""
+    documented = usual if isinstance(usual, st.SearchStrategy) else st.just(usual)
+    return _mostly(documented, strategy)
 
 
 buckets = _mostly(
@@ -96,7 +97,18 @@ non_compliance = st.fixed_dictionaries(
         "eventType": _maybe(json_values, "ResourceCompliance"),
         "annotation": json_values,
         "accountId": accounts,
-        "sourceIdentifier": _maybe(json_values, "oss-bucket-public-read-prohibited"),
+        "sourceIdentifier": _maybe(
+            json_values,
+            # The managed rules with a remediation, and one without.
+            st.sampled_from(
+                [
+                    "oss-bucket-public-read-prohibited",
+                    "oss-bucket-public-write-prohibited",
+                    "oss-bucket-policy-no-any-anonymous",
+                    "oss-bucket-anonymous-prohibited",
+                ]
+            ),
+        ),
         "extra": json_values,
     },
 )
@@ -159,3 +171,60 @@ def broken(draw: st.DrawFn, text: str) -> bytes:
     if how == "b64-noise":
         return base64.b64encode(draw(st.binary(max_size=300)))
     return draw(st.binary(max_size=300))
+
+
+# -- bucket policies --------------------------------------------------------------------
+
+_principals = (
+    st.sampled_from(
+        [
+            "*",
+            ["*"],
+            ["1234567890123456", "*"],
+            ["1234567890123456"],
+            "1234567890123456",
+            [],
+            {"ACS": "*"},
+        ]
+    )
+    | json_values
+)
+_conditions = (
+    st.sampled_from(
+        [
+            {"IpAddress": {"acs:SourceIp": ["192.168.0.0/16"]}},
+            {"IpAddress": {"acs:SourceIp": ["0.0.0.0/0"]}},
+            {"NotIpAddress": {"acs:SourceIp": ["192.0.2.1"]}},
+            {"StringEquals": {"acs:SourceVpc": ["vpc-1"]}},
+            {"StringLike": {"acs:UserAgent": ["*"]}},
+            {"StringLike": {"acs:Referer": ["https://example.com/*"]}},
+            {"Bool": {"acs:SecureTransport": ["true"]}},
+        ]
+    )
+    | json_values
+)
+policy_statements = (
+    st.fixed_dictionaries(
+        {
+            "Effect": _maybe(st.sampled_from(["Deny", "allow", "ALLOW"]) | json_values, "Allow"),
+            "Principal": _principals,
+        },
+        optional={
+            "Action": st.sampled_from([["oss:GetObject"], ["oss:*"], "oss:ListObjects"]),
+            "Resource": st.just(["acs:oss:*:1698272328540001:config-snapshot/*"]),
+            "Condition": _conditions,
+            "Sid": st.text(max_size=8),
+        },
+    )
+    | json_values
+)
+policies = (
+    st.none()
+    | st.fixed_dictionaries(
+        {"Version": st.just("1"), "Statement": st.lists(policy_statements, max_size=5)}
+    ).map(json.dumps)
+    | st.sampled_from(["", "{", "[]", '{"Statement": {}}'])
+)
+tags = st.dictionaries(
+    st.sampled_from(["website", "team", "public"]), st.sampled_from(["", "yes"]), max_size=2
+)

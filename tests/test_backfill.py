@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from resource_repair.cli import main
-from resource_repair.testing import OssBackend, fc_environment, mock_oss
+from resource_repair.testing import DEFAULT_ACCOUNT_ID, OssBackend, fc_environment, mock_oss
 from resource_repair.testing.config import ConfigBackend, FakeRule, mock_config_api
 from tests.conftest import REGION, RESULT_KEYS, RULE_NAME
 
@@ -48,8 +48,14 @@ def public_buckets(
     return names
 
 
+def run(*argv: str) -> int:
+    """``resource-repair backfill``; the account given, so that no STS request is made."""
+    account = [] if "--account-id" in argv else ["--account-id", DEFAULT_ACCOUNT_ID]
+    return main(["backfill", "-t", TEMPLATE, *account, *argv])
+
+
 def backfill(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, int], str]:
-    code = main(["backfill", "-t", TEMPLATE, *argv])
+    code = run(*argv)
     captured = capsys.readouterr()
     summary = {}
     for line in captured.out.splitlines()[1:]:
@@ -164,7 +170,7 @@ def test_rule_name_must_match_exactly_one_rule(
 ) -> None:
     for name in names:
         config.add_rule(name)
-    assert main(["backfill", "-t", TEMPLATE, "--rule-name", RULE_NAME]) == 1
+    assert run("--rule-name", RULE_NAME) == 1
     assert message in capsys.readouterr().err
 
 
@@ -188,9 +194,7 @@ def test_aggregator_mode_reports_member_buckets_without_touching_them(
 def test_aggregator_mode_needs_the_rule_id(
     capsys: pytest.CaptureFixture[str], config: ConfigBackend
 ) -> None:
-    assert (
-        main(["backfill", "-t", TEMPLATE, "--rule-name", RULE_NAME, "--aggregator-id", "ca-1"]) == 2
-    )
+    assert run("--rule-name", RULE_NAME, "--aggregator-id", "ca-1") == 2
     assert "name the rule with --rule-id" in capsys.readouterr().err
 
 
@@ -250,7 +254,7 @@ def test_config_failing_for_good_fails_the_run_clearly(
 ) -> None:
     rule = config.add_rule(RULE_NAME)
     config.fail_next(99, status=503)
-    assert main(["backfill", "-t", TEMPLATE, "--rule-id", rule.rule_id]) == 1
+    assert run("--rule-id", rule.rule_id) == 1
     err = capsys.readouterr().err
     assert "backfill failed: ListConfigRuleEvaluationResults: ServiceUnavailable (HTTP 503" in err
 
@@ -283,9 +287,9 @@ def test_no_credentials_is_one_clear_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert main(["backfill", "-t", TEMPLATE, "--rule-id", "cr-1"]) == 2
+    assert run("--rule-id", "cr-1") == 2
     assert "no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID" in capsys.readouterr().err
-    assert main(["backfill", "-t", TEMPLATE, "--rule-id", "cr-1", "--profile", "work"]) == 2
+    assert run("--rule-id", "cr-1", "--profile", "work") == 2
     assert "profile 'work'" in capsys.readouterr().err
 
 
@@ -318,3 +322,47 @@ def test_credentials_from_an_aliyun_cli_profile(
             capsys, "--rule-id", rule.rule_id, "--profile", "work", "--apply"
         )
     assert (code, summary) == (0, {"remediated": 2, "total": 2})
+
+
+def test_a_run_that_could_examine_no_bucket_fails_and_says_why(
+    capsys: pytest.CaptureFixture[str], config: ConfigBackend, oss: OssBackend
+) -> None:
+    """The first-day trap: a wrong account id makes every bucket someone else's. Exit 0
+    with the reason only in --report read as "nothing to do"; it is a failed run."""
+    rule = config.add_rule(RULE_NAME)
+    public_buckets(config, oss, rule, 230)
+    code, summary, err = backfill(capsys, "--rule-id", rule.rule_id, "--account-id", OTHER_ACCOUNT)
+    assert code == 1
+    assert summary == {"invalid_event": 230, "total": 230}
+    assert "no bucket could be examined: all 230 were invalid_event or failed" in err
+    reason = (
+        f"invalid_event: bucket belongs to account {DEFAULT_ACCOUNT_ID},"
+        f" the function runs in {OTHER_ACCOUNT}"
+    )
+    assert f"     230  {reason}" in err.splitlines()
+    assert "PutBucketAcl" not in oss.operations()
+
+
+def test_most_frequent_reasons_are_shown_when_only_some_buckets_fail(
+    capsys: pytest.CaptureFixture[str], config: ConfigBackend, oss: OssBackend
+) -> None:
+    rule = config.add_rule(RULE_NAME)
+    public_buckets(config, oss, rule, 5)
+    config.add_results(rule, ["theirs-1", "theirs-2"], REGION, owner_id=OTHER_ACCOUNT)
+    config.add_results(rule, ["Not_A_Bucket"], REGION)
+    code, summary, err = backfill(capsys, "--rule-id", rule.rule_id)
+    assert code == 0  # five buckets were read: the run did its job, and says what it skipped
+    assert summary == {"dry_run": 5, "invalid_event": 3, "total": 8}
+    lines = err.splitlines()
+    assert "3 of 8 buckets were invalid_event or failed" in lines
+    counts = [line.split()[0] for line in lines[lines.index("most frequent reasons:") + 1 :]]
+    assert counts == ["2", "1"]  # most frequent first
+
+
+def test_a_rule_with_nothing_to_do_is_not_a_failure(
+    capsys: pytest.CaptureFixture[str], config: ConfigBackend
+) -> None:
+    rule = config.add_rule(RULE_NAME)
+    code, summary, err = backfill(capsys, "--rule-id", rule.rule_id)
+    assert (code, summary) == (0, {"total": 0})
+    assert "reasons" not in err

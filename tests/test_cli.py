@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from resource_repair.cli import main
 from resource_repair.testing import DEFAULT_CREDENTIALS, fc_environment, mock_oss
 from resource_repair.testing.fc_api import FcApiBackend, FunctionAnswer, mock_fc_api
+from resource_repair.testing.sts import mock_sts
 from tests.conftest import BUCKET, EVENTS, REGION
 
 ROOT = Path(__file__).parent.parent
@@ -23,6 +27,19 @@ SEED_STREAM = str(EVENTS / "noncompliance-oss-stream.txt")
 @pytest.fixture(autouse=True)
 def clean_env(function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("prepareRuleName")  # the template is what configures a local run
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request that no fake intercepts fails here instead of looking up a real host."""
+    resolve = socket.getaddrinfo
+
+    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
 
 
 def run(
@@ -164,7 +181,7 @@ def test_event_prints_to_stdout_by_default(capsys: pytest.CaptureFixture[str]) -
     [
         (["invoke", "-t", TEMPLATE, "-f", "/nonexistent/event.json"], "cannot read event file"),
         (["invoke", "-t", "/nonexistent/template.yml", "-f", SEED_STREAM], "cannot read template"),
-        (["invoke", "-t", TEMPLATE, "-f", SEED_STREAM, "--env", "novalue"], "is not KEY=VALUE"),
+        (["invoke", "-t", TEMPLATE, "-f", SEED_STREAM, "--env", "novalue"], "is not NAME=VALUE"),
         (["invoke", "-t", TEMPLATE, "-f", SEED_STREAM, "--oss", "real"], "--oss real needs"),
         (
             ["event", "--bucket", "b", "--region", "cn-hangzhou", "--account-id", "x1"],
@@ -229,10 +246,10 @@ def test_module_entry_point_runs() -> None:
 
 
 @pytest.fixture
-def fc_api(monkeypatch: pytest.MonkeyPatch) -> FcApiBackend:
+def fc_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FcApiBackend]:
     for key, value in fc_environment().items():
         monkeypatch.setenv(key, value)
-    with mock_fc_api() as backend:
+    with mock_fc_api() as backend, mock_sts():  # the account is the caller's, from STS
         yield backend
 
 
@@ -337,7 +354,7 @@ def test_remote_invoke_refuses_crafted_hosts(
 def test_remote_invoke_needs_credentials(capsys: pytest.CaptureFixture[str]) -> None:
     with mock_fc_api() as backend:
         assert main(["remote-invoke", "-t", TEMPLATE, "-f", SEED_STREAM]) == 2
-    assert "remote-invoke needs ALIBABA_CLOUD_ACCESS_KEY_ID" in capsys.readouterr().err
+    assert "no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID" in capsys.readouterr().err
     assert backend.invocations == []
 
 

@@ -90,3 +90,26 @@ def test_a_one_megabyte_body_is_refused_before_parsing() -> None:
     body = base64.b64encode(json.dumps({"pad": "x" * 1_000_000, "resourceId": BUCKET}).encode())
     with pytest.raises(InvalidEventError, match="bytes, more than"):
         decode_delivery(body)
+
+
+@pytest.mark.parametrize("digits", [4301, 5000, 100_000])
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_an_integer_longer_than_python_converts_is_an_invalid_event(digits: int, sign: str) -> None:
+    body = json.dumps(SEED).replace("1595419396740", sign + "7" * digits)
+    with pytest.raises(InvalidEventError, match=f"integer of {digits} digits"):
+        decode_delivery(body)
+
+
+def test_a_huge_integer_is_refused_in_every_form() -> None:
+    huge = (EVENTS / "hostile-huge-integer-plain.json").read_text()
+    encoded = base64.b64encode(huge.encode()).decode()
+    envelope = json.dumps({"TopicOwner": "1", "MessageId": "m", "Message": encoded})
+    attrs = json.dumps({"body": encoded, "attrs": {}})
+    for event in (huge, encoded, envelope, attrs):
+        with pytest.raises(InvalidEventError, match="integer of 5000 digits"):
+            decode_delivery(event)
+
+
+def test_integers_of_up_to_4300_digits_still_parse() -> None:
+    body = json.dumps(SEED).replace("1595419396740", "7" * 4300)
+    assert decode_delivery(body).message["resultRecordedTimestamp"] == int("7" * 4300)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import urllib.request
+from collections.abc import Callable
 
 import oss2
 import oss2.exceptions
@@ -11,6 +14,7 @@ import requests
 
 from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend, mock_oss
 from resource_repair.testing.identities import FakeCredentials
+from resource_repair.testing.oss.server import STATE_PATH, fake_oss_server
 
 ENDPOINT = "https://oss-cn-hangzhou.aliyuncs.com"
 
@@ -186,3 +190,208 @@ def test_usable_as_a_decorator() -> None:
 
     assert scenario() == "public-read"
     assert requests.adapters.HTTPAdapter.send is real_send  # interception ends with the test
+
+
+class _Clock:
+    """A clock the test moves by hand, so that a one-second window is exact."""
+
+    def __init__(self) -> None:
+        self.now = 1000.25
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _throttled(call: Callable[[], object]) -> oss2.exceptions.ServerError:
+    with pytest.raises(oss2.exceptions.ServerError) as caught:
+        call()
+    return caught.value
+
+
+def test_requests_beyond_the_qps_limit_get_osss_throttling_error(fake_oss: OssBackend) -> None:
+    clock = _Clock()
+    fake_oss.clock = clock
+    fake_oss.qps_limit = 2
+    fake_oss.create_bucket("demo-bucket", "cn-hangzhou", "public-read")
+    assert bucket().get_bucket_acl().acl == "public-read"
+    assert bucket().get_bucket_acl().acl == "public-read"
+    refused = _throttled(lambda: bucket().get_bucket_acl())
+    assert (refused.status, refused.code) == (503, "MetaOperationQpsLimitExceeded")
+    assert refused.message == "Qps limit for the meta operation is exceeded"
+    assert refused.request_id == fake_oss.calls[-1].request_id != ""
+    assert fake_oss.throttle is not None
+    assert fake_oss.throttle.throttled == 1
+    clock.now += 1  # the next second: admitted again
+    assert bucket().get_bucket_acl().acl == "public-read"
+
+
+def test_the_limit_counts_every_bucket_and_a_refused_write_changes_nothing(
+    fake_oss: OssBackend,
+) -> None:
+    fake_oss.clock = _Clock()
+    fake_oss.qps_limit = 3
+    for name in ("bucket-a", "bucket-b", "bucket-c"):
+        fake_oss.create_bucket(name, "cn-hangzhou", "public-read")
+    bucket("bucket-a").get_bucket_info()
+    bucket("bucket-b").get_bucket_info()
+    bucket("bucket-c").put_bucket_acl("private")
+    refused = _throttled(lambda: bucket("bucket-a").put_bucket_acl("private"))
+    assert refused.code == "MetaOperationQpsLimitExceeded"
+    assert fake_oss.acl_of("bucket-a") == "public-read"
+    assert fake_oss.acl_of("bucket-c") == "private"
+    assert [call.status for call in fake_oss.calls] == [200, 200, 200, 503]
+
+
+def test_refused_requests_do_not_use_up_the_next_second(fake_oss: OssBackend) -> None:
+    clock = _Clock()
+    fake_oss.clock = clock
+    fake_oss.qps_limit = 2
+    fake_oss.create_bucket("demo-bucket", "cn-hangzhou", "public-read")
+    outcomes = []
+    for _second in range(3):
+        for _ in range(5):
+            try:
+                bucket().get_bucket_acl()
+                outcomes.append(200)
+            except oss2.exceptions.ServerError as exc:
+                outcomes.append(exc.status)
+        clock.now += 1
+    assert outcomes == [200, 200, 503, 503, 503] * 3
+
+
+@pytest.mark.parametrize("limit", [0, -1, 2.5, True, "10"])
+def test_a_limit_that_is_not_a_positive_integer_is_refused(limit: object) -> None:
+    with pytest.raises(ValueError, match="positive integer"):
+        OssBackend(qps_limit=limit)  # type: ignore[arg-type]
+
+
+def test_the_limit_holds_over_the_loopback_server_and_shows_in_its_state() -> None:
+    clock = _Clock()
+    backend = OssBackend(qps_limit=4, clock=clock)
+    backend.create_bucket("demo-bucket", "ap-southeast-1", "public-read")
+    with fake_oss_server(backend) as server:
+        over_http = bucket(endpoint=server.url)
+        answers = []
+        for _ in range(6):
+            try:
+                answers.append(str(over_http.get_bucket_info().acl.grant))
+            except oss2.exceptions.ServerError as exc:
+                answers.append(f"{exc.status} {exc.code}")
+        state = json.loads(urllib.request.urlopen(server.url + STATE_PATH, timeout=5).read())  # noqa: S310 - loopback
+    assert answers == ["public-read"] * 4 + ["503 MetaOperationQpsLimitExceeded"] * 2
+    assert state["qps_limit"] == 4
+    assert state["throttled"] == 2
+    assert state["acls"] == {"public-read": 1}
+
+
+def test_the_limit_is_per_second_of_real_time_by_default(fake_oss: OssBackend) -> None:
+    fake_oss.qps_limit = 1
+    fake_oss.create_bucket("demo-bucket", "cn-hangzhou", "public-read")
+    statuses = []
+    for _ in range(6):
+        try:
+            bucket().get_bucket_acl()
+            statuses.append(200)
+        except oss2.exceptions.ServerError as exc:
+            statuses.append(exc.status)
+    # A burst of six within well under a second: one gets through, or two if the burst
+    # happens to straddle the turn of a second.
+    assert statuses.count(200) in (1, 2)
+    assert set(statuses) == {200, 503}
+
+
+# -- tags, bucket policies, Block Public Access ------------------------------------------
+
+POLICY = json.dumps({"Version": "1", "Statement": [{"Effect": "Allow", "Principal": ["*"]}]})
+PRIVATE_POLICY = json.dumps({"Version": "1", "Statement": [{"Effect": "Deny", "Principal": "*"}]})
+
+
+def test_bucket_tags_are_osss_tagging_document(fake_oss: OssBackend) -> None:
+    fake_oss.create_bucket("demo-bucket", "cn-hangzhou").tags = {"website": "yes", "team": ""}
+    rules = bucket().get_bucket_tagging().tag_set.tagging_rule
+    assert dict(rules) == {"website": "yes", "team": ""}
+    fake_oss.create_bucket("bare-bucket", "cn-hangzhou")
+    assert dict(bucket("bare-bucket").get_bucket_tagging().tag_set.tagging_rule) == {}
+    assert fake_oss.operations() == ["GetBucketTagging", "GetBucketTagging"]
+
+
+def test_bucket_policy_round_trip_and_no_such_bucket_policy(fake_oss: OssBackend) -> None:
+    fake_oss.create_bucket("demo-bucket", "cn-hangzhou")
+    with pytest.raises(oss2.exceptions.NoSuchBucketPolicy) as caught:
+        bucket().get_bucket_policy()
+    assert (caught.value.status, caught.value.code) == (404, "NoSuchBucketPolicy")
+    bucket().put_bucket_policy(POLICY)
+    assert bucket().get_bucket_policy().policy == POLICY == fake_oss.policy_of("demo-bucket")
+    bucket().delete_bucket_policy()
+    assert fake_oss.policy_of("demo-bucket") is None
+    assert fake_oss.operations() == [
+        "GetBucketPolicy",
+        "PutBucketPolicy",
+        "GetBucketPolicy",
+        "DeleteBucketPolicy",
+    ]
+
+
+def test_policy_calls_on_a_missing_bucket_never_create_it(fake_oss: OssBackend) -> None:
+    for call in (bucket().get_bucket_policy, bucket().delete_bucket_policy):
+        with pytest.raises(oss2.exceptions.NoSuchBucket):
+            call()
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        bucket().put_bucket_policy(POLICY)
+    assert fake_oss.buckets == {}
+
+
+def test_a_policy_that_is_not_a_document_is_refused(fake_oss: OssBackend) -> None:
+    fake_oss.create_bucket("demo-bucket", "cn-hangzhou")
+    with pytest.raises(oss2.exceptions.ServerError) as caught:
+        bucket().put_bucket_policy("{not json")
+    assert (caught.value.status, caught.value.code) == (400, "InvalidPolicyDocument")
+    assert fake_oss.policy_of("demo-bucket") is None
+
+
+def test_policy_and_tag_faults_can_be_injected(fake_oss: OssBackend) -> None:
+    fake_oss.create_bucket("demo-bucket", "cn-hangzhou").policy = POLICY
+    fake_oss.fail_next(operation="PutBucketPolicy", status=403, code="AccessDenied")
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        bucket().put_bucket_policy(PRIVATE_POLICY)
+    assert fake_oss.policy_of("demo-bucket") == POLICY
+
+
+@pytest.mark.parametrize(("body", "enabled"), [("True", True), ("true", True), ("false", False)])
+def test_public_access_block_round_trip_over_the_wire(body: str, enabled: bool) -> None:
+    """Through the wire itself (oss2 gained these calls in 2.19.0): OSS's document, and the
+    capitalised ``True`` oss2 writes."""
+    from resource_repair.testing.oss.wire import handle_request
+
+    backend = OssBackend()
+    backend.verify_signatures = False
+    backend.create_bucket("demo-bucket", "cn-hangzhou")
+    url = "https://demo-bucket.oss-cn-hangzhou.aliyuncs.com/?publicAccessBlock"
+    document = (
+        "<PublicAccessBlockConfiguration><BlockPublicAccess>"
+        f"{body}</BlockPublicAccess></PublicAccessBlockConfiguration>"
+    )
+    put = handle_request(backend, "PUT", url, {"Authorization": "OSS k:s"}, body=document)
+    assert put.status == 200
+    got = handle_request(backend, "GET", url, {"Authorization": "OSS k:s"})
+    assert f"<BlockPublicAccess>{str(enabled).lower()}</BlockPublicAccess>".encode() in got.body
+    assert backend.buckets["demo-bucket"].block_public_access is enabled
+    bad = handle_request(backend, "PUT", url, {"Authorization": "OSS k:s"}, body="<x/>")
+    assert (bad.status, b"MalformedXML" in bad.body) == (400, True)
+    assert backend.operations() == [
+        "PutBucketPublicAccessBlock",
+        "GetBucketPublicAccessBlock",
+        "PutBucketPublicAccessBlock",
+    ]
+
+
+def test_block_public_access_refuses_a_public_acl_or_policy(fake_oss: OssBackend) -> None:
+    demo = fake_oss.create_bucket("demo-bucket", "cn-hangzhou")
+    demo.block_public_access = True
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        bucket().put_bucket_acl("public-read")
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        bucket().put_bucket_policy(POLICY)
+    bucket().put_bucket_acl("private")
+    bucket().put_bucket_policy(PRIVATE_POLICY)
+    assert (demo.acl, demo.policy) == ("private", PRIVATE_POLICY)

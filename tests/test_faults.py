@@ -85,7 +85,7 @@ SCENARIOS: dict[str, tuple[Scene, str | None]] = {
     "deleted before the first read": (delete_it, "bucket_not_found"),
     "deleted between read and write": (
         lambda o: o.before_next("PutBucketAcl", delete_it),
-        "failed",
+        "bucket_replaced",
     ),
     "token expired": (expire, None),
     "wrong credentials": (lambda o: o.credentials.clear(), "failed"),

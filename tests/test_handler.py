@@ -25,6 +25,8 @@ from tests.conftest import (
     load_event,
 )
 
+# Before every recorded event's evaluation: the bucket Config evaluated, not a newer one.
+EVALUATED_BUCKET_CREATED = "2020-01-01T00:00:00.000Z"
 READ_WRITE_READ = ["GetBucketInfo", "PutBucketAcl", "GetBucketInfo"]
 
 NON_COMPLIANCE = [
@@ -68,14 +70,15 @@ def test_public_read_write_is_made_private(fake_oss: OssBackend, invoke: Invoke)
 def test_already_private_bucket_is_read_and_not_written(
     fake_oss: OssBackend, invoke: Invoke
 ) -> None:
-    fake_oss.create_bucket(BUCKET, REGION, "private")
+    # Created before the recorded evaluation (2020): the very bucket Config evaluated.
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=EVALUATED_BUCKET_CREATED)
     result = invoke(load_event("noncompliance-oss-stream.txt"))
     assert (result["status"], result["outcome"]) == ("success", "already_private")
     assert fake_oss.operations() == ["GetBucketInfo"]
 
 
 def test_the_same_message_twice_writes_once(fake_oss: OssBackend, invoke: Invoke) -> None:
-    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    fake_oss.create_bucket(BUCKET, REGION, "public-read", creation_date=EVALUATED_BUCKET_CREATED)
     event = load_event("noncompliance-oss-stream.txt")
     assert invoke(event)["outcome"] == "remediated"
     assert invoke(event)["outcome"] == "already_private"
@@ -420,7 +423,7 @@ def test_every_recorded_event_gives_a_well_formed_result(
     for name in event_names(""):
         result = invoke(load_event(name))
         assert result["status"] in ("success", "fail"), name
-        assert set(result) == RESULT_KEYS
+        assert set(result) == RESULT_KEYS | {"remedy"}
     assert fake_oss.refused == []
     assert not any(b.created_by_put_acl for b in fake_oss.buckets.values())
 
@@ -447,3 +450,73 @@ def test_an_enormous_rule_name_is_ignored_with_bounded_output(
     result = invoke(json.dumps(message))
     assert result["outcome"] == "ignored"
     assert len(json.dumps(result)) < 2_000
+
+
+# -- the write rule (oss-bucket-public-write-prohibited) --------------------------------
+
+WRITE_RULE_NAME = "test-oss-bucket-public-write-prohibited"
+
+
+@pytest.mark.parametrize(
+    "name", ["noncompliance-write-current-stream.txt", "noncompliance-write-current-plain.json"]
+)
+def test_the_write_rule_takes_away_only_the_write(
+    fake_oss: OssBackend, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv("prepareRuleName", WRITE_RULE_NAME)
+    fake_oss.create_bucket(
+        BUCKET, REGION, "public-read-write", creation_date=EVALUATED_BUCKET_CREATED
+    )
+    result = invoke(load_event(name))
+    assert (result["outcome"], result["remedy"]) == (
+        "remediated",
+        "oss-bucket-public-write-prohibited",
+    )
+    assert (result["acl_before"], result["acl_after"]) == ("public-read-write", "public-read")
+    assert fake_oss.acl_of(BUCKET) == "public-read"
+    assert [c.acl_header for c in fake_oss.calls if c.operation == "PutBucketAcl"] == [
+        "public-read"
+    ]
+
+
+def test_the_write_rule_leaves_a_bucket_that_serves_reads_on_purpose(
+    fake_oss: OssBackend, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("prepareRuleName", WRITE_RULE_NAME)
+    fake_oss.create_bucket(BUCKET, REGION, "public-read", creation_date=EVALUATED_BUCKET_CREATED)
+    result = invoke(load_event("noncompliance-write-current-plain.json"))
+    assert (result["status"], result["outcome"]) == ("success", "already_compliant")
+    assert fake_oss.operations() == ["GetBucketInfo"]
+
+
+def test_the_write_rule_goes_to_private_when_the_read_rule_is_configured_too(
+    fake_oss: OssBackend, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("prepareRuleName", f"{WRITE_RULE_NAME},{RULE_NAME}")
+    fake_oss.create_bucket(
+        BUCKET, REGION, "public-read-write", creation_date=EVALUATED_BUCKET_CREATED
+    )
+    result = invoke(load_event("noncompliance-write-current-plain.json"))
+    assert (result["outcome"], result["acl_after"]) == ("remediated", "private")
+
+
+@pytest.mark.parametrize(
+    ("rule_names", "acl"),
+    [
+        (f"{WRITE_RULE_NAME}=oss-bucket-public-write-prohibited", "public-read"),
+        (WRITE_RULE_NAME, "private"),  # a plain name: the ACL fix, as the sample did
+    ],
+)
+def test_an_older_write_rule_message_gets_the_configured_entrys_remedy(
+    fake_oss: OssBackend,
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    rule_names: str,
+    acl: str,
+) -> None:
+    monkeypatch.setenv("prepareRuleName", rule_names)
+    fake_oss.create_bucket(
+        BUCKET, REGION, "public-read-write", creation_date=EVALUATED_BUCKET_CREATED
+    )
+    assert invoke(load_event("noncompliance-write-legacy-plain.json"))["outcome"] == "remediated"
+    assert fake_oss.acl_of(BUCKET) == acl

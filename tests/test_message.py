@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 from typing import Any
 
 import pytest
 
 from resource_repair.errors import InvalidEventError
-from resource_repair.message import IgnoredMessage, NonComplianceEvent, classify_message
+from resource_repair.message import (
+    IgnoredMessage,
+    NonComplianceEvent,
+    classify_message,
+    evaluation_time,
+)
+from resource_repair.report import MAX_RULE_CHARS, Outcome, Report
 from tests.conftest import BUCKET, EVENTS, REGION, RULE_ID, RULE_NAME
 
 
@@ -110,6 +117,85 @@ def test_numeric_ids_become_text_and_float_account_ids_are_tolerated() -> None:
 def test_unparseable_annotation_is_not_fatal() -> None:
     raw = message("noncompliance-oss-plain.json")
     raw["annotation"] = "{not json"
+    event = classify_message(raw)
+    assert isinstance(event, NonComplianceEvent)
+    assert event.annotation is None
+
+
+def _utc(*parts: int) -> datetime.datetime:
+    return datetime.datetime(*parts, tzinfo=datetime.timezone.utc)
+
+
+RECORDED = _utc(2020, 7, 22, 12, 3, 16, 740000)  # resultRecordedTimestamp of the samples
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "noncompliance-oss-plain.json",  # older generation: no captureTime
+        "noncompliance-oss-current-plain.json",  # current generation: captureTime too
+        "noncompliance-oss-localized-rule-name-plain.json",
+    ],
+)
+def test_every_generation_is_dated_by_its_latest_evaluation_timestamp(name: str) -> None:
+    event = classify_message(message(name))
+    assert isinstance(event, NonComplianceEvent)
+    assert event.evaluated_at == RECORDED
+
+
+def test_a_message_with_only_an_ordering_timestamp_is_dated_by_it() -> None:
+    raw = message("noncompliance-oss-plain.json")
+    del raw["resultRecordedTimestamp"], raw["configRuleInvokedTimestamp"]
+    event = classify_message(raw)
+    assert isinstance(event, NonComplianceEvent)
+    assert event.evaluated_at == _utc(2020, 7, 22, 12, 3, 12, 92000)
+
+
+@pytest.mark.parametrize(
+    "bad", [None, "", "soon", True, -1, 0, 10**30, 1.5, float("nan"), [1], {"t": 1}, "١٢٣"]
+)
+def test_unusable_timestamps_are_ignored_not_fatal(bad: object) -> None:
+    raw = message("noncompliance-oss-plain.json")
+    for key in ("resultRecordedTimestamp", "configRuleInvokedTimestamp"):
+        raw[key] = bad
+    raw["evaluationResultIdentifier"]["orderingTimestamp"] = bad
+    event = classify_message(raw)
+    assert isinstance(event, NonComplianceEvent)
+    assert event.evaluated_at is None
+
+
+def test_evaluation_time_takes_the_config_apis_fields_too() -> None:
+    """What the sweep passes: OrderingTimestamp, ConfigRuleInvokedTimestamp and
+    ResultRecordedTimestamp of one result, numbers or digit strings, any of them missing."""
+    assert evaluation_time(1_700_000_000_000, None, "1700000001000") == _utc(
+        2023, 11, 14, 22, 13, 21
+    )
+    assert evaluation_time() is None
+    assert evaluation_time(None, "x") is None
+
+
+def test_a_huge_rule_name_is_bounded_wherever_the_event_or_report_is_made() -> None:
+    """80,000 characters of rule name, matched by the rule id: the label, and so every result
+    and audit line built from it, stays short; matching still sees the whole name."""
+    long_name = "\u89c4" * 80_000
+    event = classify_message(_with_qualifier(configRuleName=long_name))
+    assert isinstance(event, NonComplianceEvent)
+    assert event.rule_references[0] == long_name
+    label = event.rule_label
+    assert label is not None
+    assert len(label) == MAX_RULE_CHARS
+    assert label.endswith("...")
+    report = Report(Outcome.REMEDIATED, "changed", rule=long_name)
+    assert report.rule == label
+    assert len(report.to_json()) < 3_000
+    assert Report(Outcome.REMEDIATED, "changed", rule="short").rule == "short"
+
+
+def test_a_huge_integer_inside_the_annotation_string_is_not_fatal() -> None:
+    """The annotation is JSON inside a string, parsed apart from the delivery: an integer
+    Python will not convert there only costs the annotation."""
+    raw = message("noncompliance-oss-plain.json")
+    raw["annotation"] = '{"configuration": ' + "9" * 5000 + "}"
     event = classify_message(raw)
     assert isinstance(event, NonComplianceEvent)
     assert event.annotation is None

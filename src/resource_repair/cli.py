@@ -1,26 +1,41 @@
 """``resource-repair``: run the function locally, write events, invoke the deployed function.
 
 Results go to stdout, logs and messages to stderr. Exit codes: 0 success, 1 the function
-reported ``fail`` (or raised), 2 a usage error.
+reported ``fail`` (or raised) or a cloud service refused or could not be reached, 2 a usage
+error. Every error is one line; every option is checked before the first network request.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
+import math
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
+from resource_repair.credentials import Credentials
 from resource_repair.delivery import FORMS
-from resource_repair.errors import ResourceRepairError
-from resource_repair.settings import ENDPOINT_MODE
+from resource_repair.errors import InvalidEventError, ResourceRepairError
+from resource_repair.settings import ENDPOINT_MODE, RULE_REFERENCES
 from resource_repair.testing.context import RUNTIMES
+from resource_repair.testing.identities import DEFAULT_ACCOUNT_ID
 from resource_repair.testing.oss.models import ACLS
+from resource_repair.tools.caller import CloudServiceError
+from resource_repair.validation import check_region_id
 
 DEFAULT_TEMPLATE = "template.yml"
+FC3_TEMPLATE = "template.fc3.yml"
+# The event function's names in both templates, for remote-invoke without one.
+EVENT_SERVICE = "resource_repair"
+EVENT_FUNCTION = "oss_repair_acl_trigger"
+EXIT_FAILED = 1
 EXIT_USAGE = 2
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class UsageError(ResourceRepairError):
@@ -30,80 +45,177 @@ class UsageError(ResourceRepairError):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    level = getattr(logging, args.log_level)
     logging.basicConfig(
-        level=getattr(logging, args.log_level),
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    # aliyunsdkcore logs every failed request at ERROR before raising; the command reports
+    # the same failure in its own one line, so the SDK speaks only when asked for DEBUG.
+    logging.getLogger("aliyunsdkcore").setLevel(
+        logging.NOTSET if level <= logging.DEBUG else logging.CRITICAL
     )
     try:
         return int(args.command(args))
-    except (UsageError, ResourceRepairError) as exc:
-        print(f"resource-repair: error: {exc}", file=sys.stderr)
+    except CloudServiceError as exc:
+        _say(f"resource-repair: {exc}")
+        return EXIT_FAILED
+    except ResourceRepairError as exc:
+        _say(f"resource-repair: error: {exc}")
         return EXIT_USAGE
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="resource-repair", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
-    )
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+# A URL's query string, up to a quote, bracket or space: aliyunsdkcore's connection errors
+# quote the signed RPC URL, whose query carries the security token, percent-encoded.
+_QUERY = re.compile(r"\?[^\s'\")]+")
 
-    invoke = commands.add_parser("invoke", help="run index.handler here, like `s local invoke`")
+
+def _say(line: str) -> None:
+    """One line on stderr, without any credential in use."""
+    from resource_repair.redaction import protect_logs
+
+    text = _QUERY.sub("?...", " ".join(line.split()))
+    print(protect_logs().redact(text), file=sys.stderr)
+
+
+# -- the parser ---------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only where there is one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, [], "", argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action) or text
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="resource-repair",
+        description="Run the function locally, write events, invoke the deployed function,"
+        " remediate what Cloud Config already reported.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS, help="log detail")
+    # The same option after the subcommand; SUPPRESS keeps the one given before it otherwise.
+    after = _Parser(add_help=False)
+    after.add_argument(
+        "--log-level",
+        default=argparse.SUPPRESS,
+        choices=LOG_LEVELS,
+        help="log detail (default: INFO)",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", help="what to do")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=text, description=text, parents=[after], formatter_class=_Formatter
+        )
+
+    invoke = command("invoke", "run the function's handler here, like `s local invoke`")
     _event_source(invoke)
     invoke.add_argument(
-        "-t", "--template", default=DEFAULT_TEMPLATE, help="read the function's settings from it"
+        "-t",
+        "--template",
+        help=f"the function's settings (default: {DEFAULT_TEMPLATE} if there is one here,"
+        " else the function's defaults with the event's own rule selected)",
     )
-    invoke.add_argument(
-        "--env", action="append", default=[], metavar="KEY=VALUE", help="override a variable"
-    )
+    _env_option(invoke)
     invoke.add_argument("--runtime", choices=RUNTIMES, default="python3.10", help="context shape")
     invoke.add_argument(
         "--oss", choices=["fake", "real"], default="fake", help="fake OSS, or real OSS (writes!)"
     )
     invoke.add_argument(
-        "--bucket-acl", choices=sorted(ACLS), default="public-read", help="fake bucket's ACL"
+        "--bucket-acl", choices=sorted(ACLS), default="public-read", help="the fake bucket's ACL"
     )
     invoke.add_argument("--no-bucket", action="store_true", help="leave the fake bucket missing")
-    invoke.add_argument("--account-id", help="the function's account (default: the message's)")
+    invoke.add_argument(
+        "--account-id", help="the function's account (default: the message's owner)"
+    )
     invoke.set_defaults(command=_invoke)
 
-    event = commands.add_parser("event", help="write a Cloud Config non-compliance message")
-    event.add_argument("--bucket", required=True)
-    event.add_argument("--region", required=True)
+    event = command("event", "write a Cloud Config non-compliance message")
+    event.add_argument("--bucket", required=True, help="the bucket it reports")
+    event.add_argument("--region", required=True, help="the bucket's region id")
     event.add_argument(
         "--rule", default="test-oss-bucket-public-read-prohibited", help="configRuleName"
     )
     event.add_argument("--rule-id", default="cr-0000000000000000demo", help="configRuleId")
-    event.add_argument("--account-id", default="1698272328540001")
-    event.add_argument("--form", choices=FORMS, default="stream", help="delivery form")
+    event.add_argument(
+        "--account-id",
+        default=DEFAULT_ACCOUNT_ID,
+        help="the bucket owner's account (default: Config's documented example account)",
+    )
+    event.add_argument(
+        "--format",
+        "--form",
+        dest="format",
+        choices=FORMS,
+        default="stream",
+        help="how the trigger delivers it: STREAM, attrs-wrapped, JSON envelope, or the"
+        " plain message",
+    )
     event.add_argument("-o", "--output", help="file to write (default: stdout)")
     event.set_defaults(command=_event)
 
-    remote = commands.add_parser(
-        "remote-invoke", help="invoke the deployed function via the FC API"
-    )
+    remote = command("remote-invoke", "invoke the deployed function via the FC API")
     _event_source(remote)
-    remote.add_argument("-t", "--template", default=DEFAULT_TEMPLATE)
-    remote.add_argument("--account-id", help="your UID (default: the template's vars.accountId)")
-    remote.add_argument("--region", help="default: the template's region")
-    remote.add_argument("--qualifier", help="version or alias")
+    remote.add_argument(
+        "-t",
+        "--template",
+        help=f"function, region and FC version from it: {DEFAULT_TEMPLATE} (FC 2.0) or"
+        f" {FC3_TEMPLATE} (FC 3.0); none with --fc (default: {DEFAULT_TEMPLATE})",
+    )
+    remote.add_argument(
+        "--fc",
+        type=int,
+        choices=(2, 3),
+        help="the FC API without a template: 2 (aliyun-fc2) or 3 (alibabacloud-fc20230330);"
+        " needs --region",
+    )
+    remote.add_argument(
+        "--function", help=f"the function's name (default: the template's, else {EVENT_FUNCTION})"
+    )
+    remote.add_argument(
+        "--service",
+        help=f"FC 2.0's service (default: the template's, else {EVENT_SERVICE}); with --fc 3,"
+        " reaches that FC 2.0 function through FC 3.0's API as <service>$<function>",
+    )
+    remote.add_argument(
+        "--account-id", help="the function's account (default: yours, from STS GetCallerIdentity)"
+    )
+    remote.add_argument("--region", help="the function's region (default: the template's)")
+    remote.add_argument("--qualifier", help="version or alias (default: LATEST)")
     remote.add_argument(
         "--async", dest="asynchronous", action="store_true", help="invoke asynchronously"
     )
+    _credential_options(remote)
     remote.set_defaults(command=_remote_invoke)
 
-    backfill = commands.add_parser(
-        "backfill", help="remediate buckets Config already reported (dry run by default)"
-    )
+    backfill = command("backfill", "remediate buckets Config already reported (dry run by default)")
     rule = backfill.add_mutually_exclusive_group(required=True)
     rule.add_argument("--rule-id", help="the rule's cr-... id")
     rule.add_argument("--rule-name", help="the rule's exact name")
     backfill.add_argument(
         "--aggregator-id", help="list the account group's results (needs --rule-id)"
     )
-    backfill.add_argument("--site", choices=["china", "international"], default="international")
-    backfill.add_argument("--regions", default="", help="comma-separated region ids to include")
+    backfill.add_argument(
+        "--site",
+        choices=["china", "international"],
+        default="international",
+        help="which Config endpoint lists the results",
+    )
+    backfill.add_argument(
+        "--regions", default="", help="comma-separated region ids to include (default: all)"
+    )
     backfill.add_argument(
         "--apply", action="store_true", help="write; without it nothing is changed"
     )
@@ -115,26 +227,58 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument(
         "--reevaluate", action="store_true", help="re-evaluate the rule after applying"
     )
-    backfill.add_argument("--profile", help="a profile of the aliyun CLI's configuration")
-    backfill.add_argument("--account-id", help="your UID (default: the template's vars.accountId)")
+    backfill.add_argument(
+        "--account-id",
+        help="only this account's buckets (default: yours, from STS GetCallerIdentity)",
+    )
     backfill.add_argument(
         "-t", "--template", default=DEFAULT_TEMPLATE, help="exemptBuckets etc. from here"
     )
-    backfill.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    _env_option(backfill)
     backfill.add_argument("--config-endpoint", help=argparse.SUPPRESS)  # a local fake Config API
+    _credential_options(backfill)
     backfill.set_defaults(command=_backfill)
 
-    fake = commands.add_parser(
-        "fake-oss", help="serve the fake OSS over HTTP (for ossEndpointOverride)"
+    whoami = command(
+        "whoami",
+        "print your account id and ARN (STS GetCallerIdentity): the AccountID for `s config add`",
     )
-    fake.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
-    fake.add_argument("--port", type=int, default=9000, help="0 picks a free port")
-    fake.add_argument("--bucket", action="append", default=[], metavar="NAME[:REGION[:ACL]]")
+    _credential_options(whoami)
+    whoami.set_defaults(command=_whoami)
+
+    doctor = command(
+        "doctor",
+        "check (read-only) that the rule, topics, Config delivery and deployment are in place",
+    )
+    from resource_repair.tools.doctor import add_arguments as doctor_arguments
+
+    doctor_arguments(doctor)
+    doctor.set_defaults(command=_doctor)
+
+    fake = command("fake-oss", "serve the fake OSS over HTTP (for ossEndpointOverride)")
+    fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    fake.add_argument("--port", type=_port, default=9000, help="0 picks a free port")
     fake.add_argument(
-        "--public-buckets", type=int, default=0, metavar="N", help="add bench-000000..."
+        "--bucket",
+        action="append",
+        default=[],
+        metavar="NAME[:REGION[:ACL]]",
+        help="a bucket to serve (region ap-southeast-1, ACL public-read unless given);"
+        " repeat for more",
     )
-    fake.add_argument("--latency-ms", type=float, default=0.0, help="delay every answer")
-    fake.add_argument("--trust-any-key", action="store_true", help="accept any signature")
+    fake.add_argument(
+        "--public-buckets",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="add N public buckets bench-000000... in ap-southeast-1",
+    )
+    fake.add_argument(
+        "--latency-ms", type=_latency, default=0.0, help="delay every answer this long"
+    )
+    fake.add_argument(
+        "--trust-any-key", action="store_true", help="accept any signature (benchmarks)"
+    )
     fake.set_defaults(command=_fake_oss)
     return parser
 
@@ -143,6 +287,59 @@ def _event_source(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("-f", "--event-file", help="file holding the event, as FC would pass it")
     source.add_argument("-e", "--event", help="the event itself")
+
+
+def _env_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set one of the function's variables, over the template's; repeatable",
+    )
+
+
+def _credential_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        help="a profile of the aliyun CLI's configuration (default: ALIBABA_CLOUD_ACCESS_KEY_*"
+        " from the environment)",
+    )
+    parser.add_argument("--sts-endpoint", help=argparse.SUPPRESS)  # a local fake STS
+
+
+def _port(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0..65535)")
+    return value
+
+
+def _count(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not within 0..1000000")
+    return value
+
+
+def _latency(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and 0 <= value <= 60_000):
+        raise argparse.ArgumentTypeError(f"{text!r} is not within 0..60000 milliseconds")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+# -- checks shared by the commands ----------------------------------------------------------
 
 
 def _read_event(args: argparse.Namespace) -> bytes:
@@ -156,52 +353,168 @@ def _read_event(args: argparse.Namespace) -> bytes:
     return raw.rstrip(b"\r\n")
 
 
+def _account_id(value: str | None) -> str | None:
+    """An account id as the user typed it, refused unless it is digits."""
+    if value is not None and not (value.isascii() and value.isdigit()):
+        raise UsageError(f"--account-id {value!r} must be digits (an account's UID)")
+    return value
+
+
+def _region(value: str, option: str) -> str:
+    try:
+        check_region_id(value)
+    except InvalidEventError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    return value
+
+
 def _env_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """``--env NAME=VALUE`` pairs; a name the function does not read is refused, since a
+    typo (``dryrun=true``) would otherwise be ignored and the run would write."""
+    known = function_variables()
     overrides = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise UsageError(f"--env {pair!r} is not KEY=VALUE")
+            raise UsageError(f"--env {pair!r} is not NAME=VALUE")
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise UsageError(
+                f"--env {key}: the function reads no such variable; {hint}"
+                f"it reads {', '.join(known)}"
+            )
         overrides[key] = value
     return overrides
 
 
+def function_variables() -> tuple[str, ...]:
+    """Every environment variable the deployed code reads, as each module that reads them
+    declares: its deployment settings, then those for local runs and tests."""
+    import importlib
+
+    names: list[str] = []
+    for module_name in ("resource_repair.settings", "resource_repair.notify"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # a module not in this build
+            continue
+        for group in ("VARIABLES", "LOCAL_ONLY_VARIABLES"):
+            names += [n for n in getattr(module, group, ()) if n not in names]
+    return tuple(names)
+
+
 def _function_environment(
-    template: Mapping[str, str], overrides: Sequence[str], *, workstation: bool
+    template: Mapping[str, str], overrides: Mapping[str, str], *, workstation: bool
 ) -> dict[str, str]:
     """The template's variables, then --env. Requests sent from a workstation to real OSS
     use the public endpoint, whatever the template says for the deployed function: its
     internal endpoints are unreachable from outside. An explicit --env still wins."""
     reachable = {ENDPOINT_MODE: "public"} if workstation else {}
-    return {**template, **reachable, **_env_overrides(overrides)}
+    return {**template, **reachable, **overrides}
+
+
+def _report_path(value: str | None) -> Path | None:
+    """The --report file, checked to be writable before anything is listed or changed."""
+    if not value:
+        return None
+    path = Path(value)
+    folder = path.parent
+    problem = None
+    if path.is_dir():
+        problem = "is a directory"
+    elif not folder.is_dir():
+        problem = f"is in {folder}, which is not a directory"
+    elif not os.access(path if path.exists() else folder, os.W_OK):
+        problem = "is not writable"
+    if problem:
+        raise UsageError(f"--report {value} {problem}")
+    return path
+
+
+def _credentials(args: argparse.Namespace) -> Credentials:
+    from resource_repair.tools.cloud_credentials import tool_credentials
+
+    return tool_credentials(args.profile)
+
+
+def _callers_account(args: argparse.Namespace, credentials: Credentials) -> str:
+    """--account-id when given, else the account the credentials belong to (never a value
+    from the template: a copied template would aim at someone else's account)."""
+    if args.account_id:
+        return str(args.account_id)
+    from resource_repair.tools.caller import caller_identity
+
+    return caller_identity(credentials, endpoint=_sts_endpoint(args)).account_id
+
+
+def _sts_endpoint(args: argparse.Namespace) -> str | None:
+    """The hidden --sts-endpoint, for a fake STS: plain HTTP, so loopback only."""
+    endpoint: str | None = args.sts_endpoint
+    if endpoint is not None:
+        host = endpoint.rpartition(":")[0].strip("[]") if ":" in endpoint else endpoint
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise UsageError(f"--sts-endpoint {endpoint!r} must be a loopback host:port")
+    return endpoint
+
+
+# -- the commands ----------------------------------------------------------------------------
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    from resource_repair.tools.local_run import LocalRun, run
+    from resource_repair.tools.local_run import LocalRun, bucket_in, run
     from resource_repair.tools.template import load_template
 
-    template = load_template(args.template)
+    account = _account_id(args.account_id)
+    overrides = _env_overrides(args.env)
+    event = _read_event(args)
     real = args.oss == "real"
+    template_path = args.template or (
+        DEFAULT_TEMPLATE if Path(DEFAULT_TEMPLATE).is_file() else None
+    )
+    if template_path is not None:
+        template = load_template(template_path, account_id=account, accept_fc3=True)
+        environment, region = template.environment, template.region
+    else:
+        environment, region = _defaults_for(bucket_in(event))
     local = LocalRun(
-        event=_read_event(args),
-        environment=_function_environment(template.environment, args.env, workstation=real),
+        event=event,
+        environment=_function_environment(environment, overrides, workstation=real),
         runtime=args.runtime,
-        region=template.region,
-        account_id=args.account_id,
+        region=region,
+        account_id=account,
         bucket_acl=None if args.no_bucket else args.bucket_acl,
         real_oss=real,
     )
     return run(local, sys.stdout, sys.stderr)
 
 
+def _defaults_for(target: Any) -> tuple[dict[str, str], str]:
+    """Without a template: the function's default settings, the event's own rule selected
+    (else the run would only say that no rule is selected), the bucket's region as the
+    function's. Both are said on stderr."""
+    region = target.region_id if target is not None else "ap-southeast-1"
+    refs = [] if target is None else [target.rule_name, target.rule_id, target.source_identifier]
+    # One plain reference: a rule name is free text, and this one is printed and parsed.
+    rule = next((r for r in refs if r and r.isprintable() and "," not in r and len(r) <= 128), None)
+    where = f"no {DEFAULT_TEMPLATE} in {Path.cwd()}: using the function's default settings"
+    if rule is None:
+        print(f"{where}; the event names no rule, so none is selected", file=sys.stderr)
+        return {}, region
+    print(
+        f"{where}, with {RULE_REFERENCES}={rule} (the event's own rule) and region {region}",
+        file=sys.stderr,
+    )
+    return {RULE_REFERENCES: rule}, region
+
+
 def _event(args: argparse.Namespace) -> int:
     from resource_repair.tools.event_builder import non_compliance_message, wrap
 
-    if not (args.account_id.isascii() and args.account_id.isdigit()):
-        raise UsageError(f"--account-id {args.account_id!r} must be digits")
+    account = str(_account_id(args.account_id))
     text = wrap(
-        non_compliance_message(args.bucket, args.region, args.rule, args.account_id, args.rule_id),
-        args.form,
+        non_compliance_message(args.bucket, args.region, args.rule, account, args.rule_id),
+        args.format,
     )
     if args.output:
         try:
@@ -216,35 +529,56 @@ def _event(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     from resource_repair.settings import Settings
     from resource_repair.tools.backfill import Backfill, run_backfill
-    from resource_repair.tools.cloud_credentials import tool_credentials
     from resource_repair.tools.config_client import ConfigApiError
     from resource_repair.tools.template import load_template
 
+    # Everything the user typed is checked before the first request.
     if args.max_changes < 0 or not 1 <= args.concurrency <= 256:
         raise UsageError("--max-changes must be >= 0 and --concurrency within 1..256")
-    template = load_template(args.template)
-    environment = _function_environment(template.environment, args.env, workstation=True)
+    regions = tuple(_region(r.strip(), "--regions") for r in args.regions.split(",") if r.strip())
+    _account_id(args.account_id)
+    report_path = _report_path(args.report)
+    overrides = _env_overrides(args.env)
+    template = load_template(args.template, account_id=args.account_id)
+    environment = _function_environment(template.environment, overrides, workstation=True)
+    settings = Settings.from_env(environment)
+    credentials = _credentials(args)
     plan = Backfill(
         rule_id=args.rule_id,
         rule_name=args.rule_name,
         site=args.site,
-        settings=Settings.from_env(environment),
+        settings=settings,
         environment=environment,
-        account_id=args.account_id or str(template.variables.get("accountId") or "") or None,
+        account_id=_callers_account(args, credentials),
         aggregator_id=args.aggregator_id,
-        regions=tuple(r.strip() for r in args.regions.split(",") if r.strip()),
+        regions=regions,
         apply=args.apply,
         max_changes=args.max_changes,
         concurrency=args.concurrency,
-        report_path=Path(args.report) if args.report else None,
+        report_path=report_path,
         reevaluate=args.reevaluate,
         config_endpoint=args.config_endpoint,
     )
     try:
-        return run_backfill(plan, tool_credentials(args.profile), sys.stdout, sys.stderr)
+        return run_backfill(plan, credentials, sys.stdout, sys.stderr)
     except ConfigApiError as exc:  # the run could not list or re-evaluate: it failed
-        print(f"resource-repair: backfill failed: {exc}", file=sys.stderr)
-        return 1
+        _say(f"resource-repair: backfill failed: {exc}")
+        return EXIT_FAILED
+
+
+def _whoami(args: argparse.Namespace) -> int:
+    from resource_repair.tools.caller import caller_identity
+
+    endpoint = _sts_endpoint(args)
+    identity = caller_identity(_credentials(args), endpoint=endpoint)
+    print(f"{identity.account_id} {identity.arn}")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from resource_repair.tools.doctor import run
+
+    return run(args, sys.stdout, sys.stderr)
 
 
 def _fake_oss(args: argparse.Namespace) -> int:
@@ -267,17 +601,53 @@ def _fake_oss(args: argparse.Namespace) -> int:
 
 def _remote_invoke(args: argparse.Namespace) -> int:
     from resource_repair.tools.remote import RemoteInvocation, remote_invoke
-    from resource_repair.tools.template import load_template
 
-    template = load_template(args.template)
-    account = args.account_id or str(template.variables.get("accountId", ""))
+    _account_id(args.account_id)
+    event = _read_event(args)
+    fc_version, service, function, region, timeout = _remote_target(args)
+    region = _region(region, "--region")
+    credentials = _credentials(args)
     invocation = RemoteInvocation(
-        event=_read_event(args),
-        account_id=account,
-        region=args.region or template.region,
-        service=template.service,
-        function=template.function,
+        event=event,
+        account_id=_callers_account(args, credentials),
+        region=region,
+        service=service,
+        function=function,
         qualifier=args.qualifier,
         asynchronous=args.asynchronous,
+        function_timeout=timeout,
+        fc_version=fc_version,
     )
-    return remote_invoke(invocation, os.environ, sys.stdout, sys.stderr)
+    return remote_invoke(invocation, credentials, sys.stdout, sys.stderr)
+
+
+def _remote_target(args: argparse.Namespace) -> tuple[int, str, str, str, int]:
+    """FC version, service, function, region and timeout: from the template (its edition
+    decides the API), or from --fc and the options without one."""
+    from resource_repair.tools.template import load_template
+
+    if args.template is None and args.fc is not None:
+        if not args.region:
+            raise UsageError("--region is needed when no template is given")
+        fc, service, function = _fc_names(
+            args.fc,
+            args.service or (EVENT_SERVICE if args.fc == 2 else ""),
+            args.function or EVENT_FUNCTION,
+        )
+        # The longer of the two functions' timeouts (the sweep's), for the read timeout.
+        return fc, service, function, args.region, 600
+    path = args.template or DEFAULT_TEMPLATE
+    template = load_template(path, account_id=args.account_id, accept_fc3=True)
+    if args.fc is not None and args.fc != template.fc_version:
+        raise UsageError(f"--fc {args.fc}: {path} is an FC {template.fc_version}.0 template")
+    fc, service, function = _fc_names(
+        template.fc_version, args.service or template.service, args.function or template.function
+    )
+    return fc, service, function, args.region or template.region, template.timeout
+
+
+def _fc_names(fc_version: int, service: str, function: str) -> tuple[int, str, str]:
+    """FC 3.0 has no services: an FC 2.0 function is <service>$<function> in its API."""
+    if fc_version == 3 and service and "$" not in function:
+        return 3, "", f"{service}${function}"
+    return fc_version, service, function

@@ -9,10 +9,12 @@ without trusting any field to have the type the documentation shows.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from typing import Any
 
 from resource_repair.errors import InvalidEventError
+from resource_repair.report import bounded_label
 
 BUCKET_RESOURCE_TYPE = "ACS::OSS::Bucket"
 NON_COMPLIANT = "NON_COMPLIANT"
@@ -40,6 +42,10 @@ class NonComplianceEvent:
     """The account that owns the resource (``resourceOwnerId``, else ``accountId``)."""
     annotation: dict[str, Any] | None
     """What Config saw and wanted, parsed whether it arrived as a string or an object."""
+    evaluated_at: datetime.datetime | None = None
+    """The latest moment the result says the evaluation was still going on (UTC), or None
+    when it carries no usable timestamp. The bucket Config evaluated existed by then, so a
+    bucket of the same name created later is another bucket. See :func:`evaluation_time`."""
 
     @property
     def bucket(self) -> str:
@@ -53,7 +59,8 @@ class NonComplianceEvent:
 
     @property
     def rule_label(self) -> str | None:
-        return self.rule_name or self.rule_id or self.source_identifier
+        """How results and logs name the rule: bounded, since a rule name is free text."""
+        return bounded_label(self.rule_name or self.rule_id or self.source_identifier)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +95,49 @@ def classify_message(message: dict[str, Any]) -> NonComplianceEvent | IgnoredMes
         owner_account_id=_account_id(qualifier, "resourceOwnerId")
         or _account_id(message, "accountId"),
         annotation=_annotation(message.get("annotation")),
+        evaluated_at=evaluation_time(
+            message["evaluationResultIdentifier"].get("orderingTimestamp"),  # an object, checked
+            qualifier.get("captureTime"),
+            message.get("configRuleInvokedTimestamp"),
+            message.get("resultRecordedTimestamp"),
+        ),
     )
+
+
+# Timestamps outside these bounds are not Config's: ignored rather than trusted.
+_EARLIEST = datetime.datetime(2015, 1, 1, tzinfo=datetime.timezone.utc)
+_LATEST = datetime.datetime(2200, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def evaluation_time(*timestamps: object) -> datetime.datetime | None:
+    """The latest of a result's evaluation timestamps (epoch milliseconds), as a UTC time.
+
+    Which ones exist depends on the source: every message generation has
+    ``evaluationResultIdentifier.orderingTimestamp``, ``configRuleInvokedTimestamp`` and
+    ``resultRecordedTimestamp``; the current generation adds the qualifier's
+    ``captureTime``; the Config API's results carry ``OrderingTimestamp`` (and, like the
+    messages, the invoked and recorded times). The evaluated resource existed no later than
+    any of them, and the latest is the safest bound: OrderingTimestamp alone is the
+    *trigger* of a periodic evaluation, which may read a configuration captured after it.
+    Values that are not plausible epoch milliseconds are ignored, never an error: the
+    timestamps only ever add caution to a report.
+    """
+    moments = [moment for moment in map(_epoch_millis, timestamps) if moment is not None]
+    return max(moments, default=None)
+
+
+def _epoch_millis(value: object) -> datetime.datetime | None:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    try:
+        moment = datetime.datetime.fromtimestamp(value / 1000, tz=datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment if _EARLIEST <= moment <= _LATEST else None
 
 
 def _other_kind(message: dict[str, Any]) -> str | None:

@@ -1,5 +1,18 @@
 """The one place that builds OSS clients and turns oss2's exceptions into ours.
 
+It also sets the transport rules every OSS request follows, whatever oss2 and requests would
+do on their own:
+
+- Each attempt has a total time limit, its request timeout cut to the time the invocation
+  has left, and the limit is kept by waiting for the request from outside it: oss2's timeout
+  is per socket read, so a server that sends a byte now and then would hold a request, and
+  the function, forever. An attempt that runs out of time is abandoned (a transient
+  failure) and its connection shut down, so that it neither lingers nor spoils the pool.
+- A redirect is never followed: requests would send the security token to whatever host the
+  ``Location`` names. A 3xx is a permanent failure.
+- Whatever breaks while the answer is read counts as a transient failure, including the
+  body and error document, which oss2 reads outside its own error wrapping.
+
 Importing this module imports oss2 (a few hundred milliseconds), so the handler imports it
 only once a message has proved to need a request.
 """
@@ -7,13 +20,19 @@ only once a message has proved to need a request.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from xml.etree.ElementTree import ParseError
 
 import oss2
 import oss2.exceptions
+import requests
+import requests.adapters
+import urllib3.connectionpool
+import urllib3.exceptions
 
 from resource_repair.credentials import Credentials
 from resource_repair.errors import (
@@ -24,7 +43,10 @@ from resource_repair.errors import (
 )
 from resource_repair.redaction import protect_logs
 from resource_repair.remediator import BucketState
+from resource_repair.retry import SHORTEST_ATTEMPT, Deadline
 from resource_repair.settings import EndpointMode
+
+T = TypeVar("T")
 
 _session: oss2.Session | None = None
 _session_lock = threading.Lock()
@@ -36,7 +58,7 @@ def shared_session() -> oss2.Session:
     global _session
     with _session_lock:
         if _session is None:
-            _session = oss2.Session()
+            _session = _GuardedSession()
         return _session
 
 
@@ -55,10 +77,21 @@ def use_internal_endpoint(
 
 
 class BucketClient:
-    """GetBucketInfo and PutBucketAcl on one bucket, failures sorted by what to do next."""
+    """The bucket calls the remediators make (ACL, tags, policy, Block Public Access) on one
+    bucket, failures sorted by what to do next.
+
+    Every call is one attempt that ends within ``timeout`` seconds and before ``deadline``,
+    or raises TransientOssError; retrying is the caller's business (RetryPolicy).
+    """
 
     def __init__(
-        self, credentials: Credentials, endpoint: str, bucket: str, timeout: float
+        self,
+        credentials: Credentials,
+        endpoint: str,
+        bucket: str,
+        timeout: float,
+        *,
+        deadline: Deadline,
     ) -> None:
         protect_logs(credentials.secrets)
         # StsAuth signs V1 and leaves the token header out when the token is empty, so it
@@ -69,11 +102,12 @@ class BucketClient:
         self._bucket = oss2.Bucket(
             auth, endpoint, bucket, session=shared_session(), connect_timeout=timeout
         )
+        self._timeout = timeout
+        self._deadline = deadline
 
     def get_state(self) -> BucketState:
         """The bucket's ACL, owner and creation date; BucketNotFoundError if it is missing."""
-        with _translated("GetBucketInfo"):
-            info = self._bucket.get_bucket_info()
+        info = self._attempt("GetBucketInfo", self._bucket.get_bucket_info)
         return BucketState(
             acl=str(info.acl.grant),
             owner_id=str(info.owner.id or ""),
@@ -83,14 +117,234 @@ class BucketClient:
 
     def put_acl(self, acl: str) -> str:
         """Overwrite the ACL; the request id. Creates a missing bucket: read it first."""
-        with _translated("PutBucketAcl"):
-            result = self._bucket.put_bucket_acl(acl)
+        result = self._attempt("PutBucketAcl", lambda: self._bucket.put_bucket_acl(acl))
         return str(result.request_id)
+
+    def get_tags(self) -> tuple[dict[str, str], str]:
+        """The bucket's tags and the request id (no tags: an empty dict)."""
+        try:
+            result = self._attempt("GetBucketTagging", self._bucket.get_bucket_tagging)
+        except PermanentOssError as exc:
+            if exc.code in _NO_TAGS:
+                return {}, exc.request_id
+            raise
+        rules = getattr(getattr(result, "tag_set", None), "tagging_rule", None) or {}
+        return {str(k): str(v) for k, v in rules.items()}, str(result.request_id)
+
+    def get_policy(self) -> tuple[str | None, str]:
+        """The bucket policy's JSON text (None: the bucket has none) and the request id."""
+        try:
+            result = self._attempt("GetBucketPolicy", self._bucket.get_bucket_policy)
+        except PermanentOssError as exc:
+            if exc.code == "NoSuchBucketPolicy":
+                return None, exc.request_id
+            raise
+        return str(result.policy), str(result.request_id)
+
+    def put_policy(self, policy: str) -> str:
+        result = self._attempt("PutBucketPolicy", lambda: self._bucket.put_bucket_policy(policy))
+        return str(result.request_id)
+
+    def delete_policy(self) -> str:
+        result = self._attempt("DeleteBucketPolicy", self._bucket.delete_bucket_policy)
+        return str(result.request_id)
+
+    def get_public_access_block(self) -> tuple[bool, str]:
+        """Whether Block Public Access is on for the bucket, and the request id."""
+        call = _sdk_call(self._bucket, "get_bucket_public_access_block")
+        result = self._attempt("GetBucketPublicAccessBlock", call)
+        return _as_bool(result.block_public_access), str(result.request_id)
+
+    def put_public_access_block(self, enabled: bool) -> str:
+        call = _sdk_call(self._bucket, "put_bucket_public_access_block")
+        result = self._attempt("PutBucketPublicAccessBlock", lambda: call(enabled))
+        return str(result.request_id)
+
+    def _attempt(self, operation: str, request: Callable[[], T]) -> T:
+        limit = self._deadline.cut(self._timeout)
+        if limit < SHORTEST_ATTEMPT:
+            raise TransientOssError(
+                operation, None, "NoTimeLeft", "the invocation has no time left; not sent", ""
+            )
+        # oss2 hands its timeout to requests as connect and per-read timeout, which ends a
+        # plain stall with requests' own error. The limit kept from outside, a moment later
+        # when the deadline allows, bounds what no per-read timeout sees: a trickle.
+        self._bucket.timeout = limit
+        backstop = min(limit + _BACKSTOP_GRACE, self._deadline.remaining())
+        with _translated(operation):
+            return run_within(max(backstop, limit), request, operation)
+
+
+_BACKSTOP_GRACE = 0.1
+# What OSS answers GetBucketTagging for a bucket that has never had tags.
+_NO_TAGS = frozenset({"NoSuchTagSet", "NoSuchTagSetError"})
+
+
+def _sdk_call(bucket: oss2.Bucket, name: str) -> Callable[..., Any]:
+    """One of oss2's Block Public Access calls. They first appear in oss2 2.19.0; the code
+    package carries that version (requirements-fc.txt) because FC's python3.10 runtime has
+    2.16.0. An older oss2 on the path is a packaging mistake: said plainly, nothing sent."""
+    call = getattr(bucket, name, None)
+    if call is None:
+        raise PermanentOssError(
+            "".join(part.capitalize() for part in name.split("_")),
+            None,
+            "SdkTooOld",
+            f"oss2 {oss2.__version__} has no {name} (needs 2.19.0 or later, which the code"
+            " package built by fc_package.py carries)",
+            "",
+        )
+    return call  # type: ignore[no-any-return]
+
+
+def _as_bool(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def run_within(seconds: float, request: Callable[[], T], operation: str) -> T:
+    """Run ``request`` (OSS calls through the shared session) for at most ``seconds``.
+
+    It runs in a thread of its own while this one waits. If it has not finished in time,
+    it is abandoned: the socket it reads from is shut down, which ends the read at once
+    with a broken-connection error that urllib3 handles as usual (it closes the connection
+    and gives the pool its slot back), and TransientOssError is raised here. A request still
+    connecting (or resolving the host) has no socket to shut down yet: it ends at its connect
+    timeout, the same limit, or, should it connect just then, is sent with its answer
+    ignored. A PutBucketAcl sent before it was abandoned may still be applied by OSS. Both
+    are harmless: the write only ever makes a bucket private, and the delivery, handed back
+    to FC, starts again from a read.
+    """
+    attempt = _Attempt()
+    done = threading.Event()
+    outcome: list[tuple[bool, Any]] = []
+
+    def work() -> None:
+        _current.attempt = attempt
+        try:
+            outcome.append((True, request()))
+        except BaseException as exc:  # handed to the waiting thread as it is
+            outcome.append((False, exc))
+        finally:
+            _current.attempt = None
+            done.set()
+
+    # A daemon thread, not an executor's: an abandoned attempt must never hold up the exit
+    # of the interpreter (a local run, a test session).
+    threading.Thread(target=work, name=f"oss-{operation}", daemon=True).start()
+    if not done.wait(seconds):
+        attempt.abandon()
+        raise TransientOssError(
+            operation, None, "TimedOut", f"no complete answer within {seconds:.2f}s", ""
+        )
+    succeeded, value = outcome[0]
+    if succeeded:
+        return value  # type: ignore[no-any-return]
+    raise value
+
+
+class _Attempt:
+    """The connection one bounded attempt holds, so that another thread can cut it off."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connection: Any = None
+        self._abandoned = False
+
+    def check(self) -> None:
+        """Raise in the attempt's thread if it was given up before it took a connection."""
+        with self._lock:
+            if self._abandoned:
+                raise _AbandonedError
+
+    def holds(self, connection: Any) -> None:
+        with self._lock:
+            self._connection = connection
+            if self._abandoned:
+                self._cut()
+
+    def releases(self) -> None:
+        with self._lock:
+            self._connection = None
+
+    def abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            self._cut()
+
+    def _cut(self) -> None:
+        sock = getattr(self._connection, "sock", None)
+        if sock is not None:
+            # socket.socket's own shutdown, also for TLS: SSLSocket.shutdown would drop its
+            # SSL object under the reading thread's feet. Shutting down, unlike closing,
+            # wakes a thread blocked in recv on the same socket.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _AbandonedError(Exception):
+    """Raised in an attempt's own thread when it was given up before taking a connection."""
+
+
+# The attempt the current thread runs, if any; read by the pools below.
+_current = threading.local()
+
+
+class _TrackedPool(urllib3.connectionpool.HTTPConnectionPool):
+    """A pool that tells the running attempt which connection it took and gave back."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        attempt: _Attempt | None = getattr(_current, "attempt", None)
+        if attempt is not None:
+            attempt.check()
+        connection = super()._get_conn(timeout)  # type: ignore[misc]  # not in the stubs
+        if attempt is not None:
+            attempt.holds(connection)
+        return connection
+
+    def _put_conn(self, conn: Any) -> None:
+        attempt: _Attempt | None = getattr(_current, "attempt", None)
+        if attempt is not None:
+            attempt.releases()
+        super()._put_conn(conn)  # type: ignore[misc]  # not in the stubs
+
+
+class _TrackedHTTPSPool(_TrackedPool, urllib3.connectionpool.HTTPSConnectionPool):
+    pass
+
+
+class _TrackingAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[no-untyped-call]
+        # PoolManager reads its pool classes from this attribute so that they can be swapped.
+        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedPool, "https": _TrackedHTTPSPool}
+
+
+class _NoRedirects(requests.Session):
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        # requests would follow a 3xx and carry x-oss-security-token (and the request's
+        # body) to the new host; answering "no target" hands the 3xx itself to oss2.
+        return None
+
+
+class _GuardedSession(oss2.Session):  # type: ignore[misc]  # oss2 is untyped
+    """oss2's Session (its pool sizes) on a requests session that follows no redirect and
+    lets an attempt's time limit cut its connection."""
+
+    session: requests.Session
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session.close()
+        self.session = _NoRedirects()
+        size = oss2.defaults.connection_pool_size
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, _TrackingAdapter(pool_connections=size, pool_maxsize=size))
 
 
 @contextlib.contextmanager
 def _translated(operation: str) -> Iterator[None]:
-    """Re-raise oss2's failures as PermanentOssError or TransientOssError."""
+    """Re-raise oss2's failures, and the transport's, as PermanentOssError or
+    TransientOssError."""
     try:
         yield
     except oss2.exceptions.OssError as exc:
@@ -99,6 +353,20 @@ def _translated(operation: str) -> Iterator[None]:
         raise TransientOssError(
             operation, None, "MalformedResponse", "OSS answered with unreadable XML", ""
         ) from exc
+    except _TRANSPORT_ERRORS as exc:
+        # oss2 wraps only the sending of a request; reading the answer's body (an error
+        # document too) raises requests' own exceptions: a read timeout, a reset, a
+        # chunked body cut short.
+        detail = _first_line(f"{type(exc).__name__}: {exc}")
+        raise TransientOssError(operation, None, "RequestError", detail, "") from exc
+
+
+_TRANSPORT_ERRORS = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 def translate_oss_error(operation: str, exc: oss2.exceptions.OssError) -> OssCallError:
@@ -114,6 +382,16 @@ def translate_oss_error(operation: str, exc: oss2.exceptions.OssError) -> OssCal
             return PermanentOssError(operation, None, "EndpointNotFound", detail, "")
         # Timeouts and broken connections: oss2 gives status -2 and the requests error.
         return TransientOssError(operation, None, "RequestError", detail, "")
+    if 300 <= status < 400:
+        # Not followed (see _NoRedirects), and not retried: OSS's own endpoints do not
+        # redirect bucket operations, so whatever answered is not OSS as we know it.
+        return PermanentOssError(
+            operation,
+            status,
+            "Redirect",
+            "not followed, so that the credentials go to no other host",
+            request_id,
+        )
     if isinstance(exc, oss2.exceptions.NoSuchBucket):
         return BucketNotFoundError(operation, status, code, message, request_id)
     if code == "SecurityTokenExpired":

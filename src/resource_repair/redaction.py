@@ -13,10 +13,11 @@ import collections
 import logging
 import re
 from collections.abc import Iterable
+from urllib.parse import quote
 
 _SENSITIVE_HEADER = re.compile(
     r"""(?ix)
-    (['"]?(?:x-(?:oss|fc|acs)-security-token|security-token|authorization|accesskeysecret)['"]?\s*[:=]\s*['"]?)
+    (['"]?(?:x-(?:oss|fc|acs)-security-token|security-token|securitytoken|authorization|accesskeysecret)['"]?\s*[:=]\s*['"]?)
     ([^'",}\s]+(?:\ [^'",}\s]+)?)
     """
 )
@@ -35,6 +36,15 @@ PROTECTED_LOGGERS = (
     "resource_repair.handler",
     "resource_repair.remediator",
     "resource_repair.audit",
+    "resource_repair.retry",
+    "resource_repair.remediation",
+    "resource_repair.notify",
+    "resource_repair.sweep",
+    "resource_repair.config_api",
+    # A second defence: config_api keeps aliyunsdkcore below DEBUG, where it logs tokens.
+    "aliyunsdkcore",
+    "aliyunsdkcore.client",
+    "aliyunsdkcore.http.http_response",
 )
 
 
@@ -55,6 +65,8 @@ class SecretRedactor(logging.Filter):
 
     def remember(self, secrets: Iterable[str]) -> None:
         long_enough = {s for s in secrets if len(s) >= self._MIN_SECRET_LENGTH}
+        # SDKs quote the signed URL in their errors: a token there is percent-encoded.
+        long_enough |= {quote(s, safe="") for s in long_enough}
         values = tuple(sorted(long_enough, key=len, reverse=True))
         if values and values not in self._secret_sets:
             self._secret_sets.append(values)

@@ -1,5 +1,8 @@
-"""One bucket from a non-compliance result to a Report: the path the function and the
-backfill share, so that both validate, exempt and remediate in exactly the same way."""
+"""One bucket from a non-compliance result to a Report: the path the function, the sweep
+and the backfill share, so that all validate, exempt and remediate in exactly the same way.
+
+The remediation is the one the registry (remediators.registry) keys to the result's managed
+rule; Block Public Access follows a fix when it is switched on."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from collections.abc import Mapping
 
 from resource_repair.credentials import resolve_credentials
 from resource_repair.message import NonComplianceEvent
+from resource_repair.remediators.registry import Remedy, dispatch, read_rule_selected
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.settings import ENDPOINT_OVERRIDE, EXEMPT_BUCKETS, Settings
@@ -26,12 +30,21 @@ def remediate_event(
     function_region: str | None,
     deadline: Deadline,
 ) -> Report:
-    """Check the event, then make its bucket private. Raises InvalidEventError before any
-    request when the event fails a check, and TransientOssError when OSS stays unavailable."""
+    """Check the event, then run its rule's remediation on the bucket. Raises
+    InvalidEventError before any request when the event fails a check, and
+    TransientOssError when OSS stays unavailable."""
     check_event(event, account_id)
+    chosen = dispatch(event.source_identifier, event.rule_references, settings)
     target = Report(
-        Outcome.EXEMPT, "", bucket=event.bucket, region=event.region_id, rule=event.rule_label
+        Outcome.EXEMPT,
+        "",
+        bucket=event.bucket,
+        region=event.region_id,
+        rule=event.rule_label,
+        remedy=chosen.identifier,
     )
+    if chosen.remedy is None:
+        return target.replace(outcome=Outcome.IGNORED, reason=chosen.reason)
     if event.bucket in settings.exempt_buckets:
         return target.replace(reason=f"bucket is listed in {EXEMPT_BUCKETS}")
     credentials = resolve_credentials(context, environ)
@@ -44,6 +57,8 @@ def remediate_event(
     # most messages on a shared topic are ignored before they need it.
     from resource_repair.oss_client import BucketClient, oss_endpoint, use_internal_endpoint
     from resource_repair.remediator import AclRemediator
+    from resource_repair.remediators.policy import PolicyRemediator
+    from resource_repair.remediators.public_access_block import block_public_access
 
     if settings.endpoint_override:
         logger.warning(
@@ -55,11 +70,35 @@ def remediate_event(
     else:
         internal = use_internal_endpoint(settings.endpoint_mode, event.region_id, function_region)
         endpoint = oss_endpoint(event.region_id, internal)
-    client = BucketClient(credentials, endpoint, event.bucket, settings.request_timeout)
+    client = BucketClient(
+        credentials, endpoint, event.bucket, settings.request_timeout, deadline=deadline
+    )
     policy = RetryPolicy(
         max_attempts=settings.max_attempts, request_timeout=settings.request_timeout
     )
-    remediator = AclRemediator(
-        client, policy, deadline, dry_run=settings.dry_run, account_id=account_id
-    )
-    return remediator.remediate(event.bucket, event.region_id, event.rule_label)
+    remediator: AclRemediator | PolicyRemediator
+    if chosen.remedy is Remedy.POLICY:
+        remediator = PolicyRemediator(
+            client, policy, deadline, dry_run=settings.dry_run, exempt_tag=settings.exempt_tag
+        )
+    else:
+        remediator = AclRemediator(
+            client,
+            policy,
+            deadline,
+            dry_run=settings.dry_run,
+            account_id=account_id,
+            only_write=chosen.remedy is Remedy.ACL_NO_WRITE,
+            straight_to_private=read_rule_selected(settings, event.rule_references),
+            exempt_tag=settings.exempt_tag,
+        )
+    report = remediator.remediate(
+        event.bucket, event.region_id, event.rule_label, evaluated_at=event.evaluated_at
+    ).replace(remedy=chosen.identifier)
+    if not settings.block_public_access:
+        return report
+    if report.outcome is Outcome.DRY_RUN:
+        return report.replace(reason=f"{report.reason}; would then switch on Block Public Access")
+    if report.outcome is Outcome.REMEDIATED:
+        return block_public_access(client, policy, deadline, report)
+    return report

@@ -7,13 +7,30 @@ import enum
 import json
 from typing import Any
 
+MAX_RULE_CHARS = 256
+"""A rule name is free text from a message or the Config API: results, audit lines and
+summaries keep at most this many characters of it."""
+
+
+def bounded_label(label: str | None, limit: int = MAX_RULE_CHARS) -> str | None:
+    """``label`` cut to ``limit`` characters, marked as cut, so that output stays bounded."""
+    if label is None or len(label) <= limit:
+        return label
+    return label[: limit - 3] + "..."
+
 
 class Outcome(str, enum.Enum):
     """Every way a delivery can end. ``status`` keeps the sample's words."""
 
     REMEDIATED = "remediated"
     ALREADY_PRIVATE = "already_private"
+    ALREADY_COMPLIANT = "already_compliant"
+    """Nothing the rule objects to: a public-read bucket under the write rule, a bucket
+    without a policy, or a policy that allows no anonymous access."""
     BUCKET_NOT_FOUND = "bucket_not_found"
+    BUCKET_REPLACED = "bucket_replaced"
+    """The bucket of this name is not the one that was evaluated or read: it was created
+    later. Someone must find out whether it is wanted."""
     DRY_RUN = "dry_run"
     EXEMPT = "exempt"
     IGNORED = "ignored"
@@ -22,7 +39,8 @@ class Outcome(str, enum.Enum):
 
     @property
     def status(self) -> str:
-        return "fail" if self in (Outcome.INVALID_EVENT, Outcome.FAILED) else "success"
+        failures = (Outcome.INVALID_EVENT, Outcome.FAILED, Outcome.BUCKET_REPLACED)
+        return "fail" if self in failures else "success"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +55,19 @@ class Report:
     acl_before: str | None = None
     acl_after: str | None = None
     request_ids: tuple[str, ...] = ()
+    remedy: str | None = None
+    """The managed rule identifier whose remediation ran (remediators.registry)."""
+    policy_before: str | None = None
+    """The bucket policy as read before a policy remediation (for restore)."""
+    policy_after: str | None = None
+    """The policy left by it; None with ``policy_before`` set: the policy was deleted."""
+    public_access_block_before: bool | None = None
+    """Block Public Access as read before blockPublicAccess switched it on."""
+    public_access_block_after: bool | None = None
+
+    def __post_init__(self) -> None:
+        # Every path that makes a Report (function, backfill, sweep) gets a bounded rule.
+        object.__setattr__(self, "rule", bounded_label(self.rule))
 
     @property
     def status(self) -> str:
@@ -56,6 +87,21 @@ class Report:
             "acl_before": self.acl_before,
             "acl_after": self.acl_after,
             "request_ids": list(self.request_ids),
+            "remedy": self.remedy,
+            # Written only when there is something to say, so that the ACL fix's audit
+            # line stays short; restore reads them back.
+            **{key: value for key, value in self._extras().items() if value is not None},
+        }
+
+    def _extras(self) -> dict[str, Any]:
+        return {
+            "policy_before": self.policy_before,
+            "policy_after": self.policy_after if self.policy_before is not None else None,
+            "policy_deleted": (
+                self.policy_after is None if self.policy_before is not None else None
+            ),
+            "public_access_block_before": self.public_access_block_before,
+            "public_access_block_after": self.public_access_block_after,
         }
 
     def to_json(self) -> str:

@@ -18,6 +18,9 @@ T = TypeVar("T")
 # Indirection so that tests can record the waits instead of sleeping through them.
 _sleep: Callable[[float], None] = time.sleep
 
+SHORTEST_ATTEMPT = 0.25
+"""Seconds below which a request is not worth starting: it could not even connect."""
+
 
 class Deadline:
     """The moment by which the function must have returned or raised."""
@@ -29,6 +32,11 @@ class Deadline:
     def remaining(self) -> float:
         return self._end - self._clock()
 
+    def cut(self, timeout: float) -> float:
+        """``timeout`` cut to the time left: the longest the next attempt may run, so that no
+        attempt, the first included, runs past the deadline."""
+        return max(0.0, min(timeout, self.remaining()))
+
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
@@ -36,7 +44,9 @@ class RetryPolicy:
     base_delay: float = 0.2
     max_delay: float = 2.0
     request_timeout: float = 5.0
-    """Worst case of one more attempt; no retry starts unless this much time is left."""
+    """Worst case of one more attempt; no retry starts unless this much time is left (the
+    attempt itself keeps to the deadline by ``Deadline.cut``: a retry that only fits cut
+    short is left to FC's next delivery, which gets a whole timeout)."""
 
     def delay(self, attempt: int) -> float:
         """Full jitter: spreads the retries of many throttled deliveries apart."""

@@ -19,8 +19,13 @@ _REGION_ID = re.compile(r"[a-z]{2}(?:-[a-z0-9]+){1,4}")
 _MAX_REGION_LENGTH = 40
 
 
+def is_bucket_name(name: str) -> bool:
+    """True when ``name`` follows OSS's naming rules (the settings check exemptions with it)."""
+    return _BUCKET_NAME.fullmatch(name) is not None
+
+
 def check_bucket_name(name: str) -> None:
-    if not _BUCKET_NAME.fullmatch(name):
+    if not is_bucket_name(name):
         raise InvalidEventError(f"{name[:80]!r} is not a valid OSS bucket name")
 
 

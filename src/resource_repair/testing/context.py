@@ -1,7 +1,10 @@
 """Fake FC contexts, in the shapes the python3.10 and python3.12 runtimes pass.
 
-Only what the function reads, as small frozen dataclasses (FC's own context objects are
-plain attribute holders too).
+Only what the function reads, plus what distinguishes the shapes, as small frozen
+dataclasses (FC's own context objects are plain attribute holders too). FC 3.0 documents
+the same python3.10 context as FC 2.0; python3.12 exists on FC 3.0 only, and its context
+(``FCContext`` in FC 3.0's Python context page) has no ``credentials`` and no ``service``,
+and carries ``logger``, ``log_project`` and ``log_store`` at the top level.
 """
 
 from __future__ import annotations
@@ -63,12 +66,16 @@ class Context310:
 
 @dataclasses.dataclass(frozen=True)
 class Context312:
-    """python3.12: no ``credentials`` and no ``service``; keys come from the environment."""
+    """python3.12 (FC 3.0): no ``credentials`` and no ``service``; keys come from the
+    environment, the log project and store are top-level, and ``logger`` starts as None."""
 
     request_id: str
     function: ContextFunction312
     region: str
     account_id: str
+    logger: object = None
+    log_project: str = ""
+    log_store: str = ""
 
 
 def fc_context(

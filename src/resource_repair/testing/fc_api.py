@@ -1,9 +1,11 @@
-"""A fake of the FC API's InvokeFunction endpoint, for ``remote-invoke`` and its tests.
+"""A fake of the FC 2.0 API for ``remote-invoke``, ``doctor`` and their tests.
 
-It checks what a real endpoint would reject (host, path, invocation type, a signature made
-with registered keys) and answers as FC does: a synchronous call gets the function's result,
-``x-fc-request-id`` and, with ``x-fc-log-type: Tail``, the log tail in ``x-fc-log-result``;
-a function that raised gets ``x-fc-error-type``; an asynchronous call gets 202.
+InvokeFunction: it checks what a real endpoint would reject (host, path, invocation type, a
+signature made with registered keys) and answers as FC does: a synchronous call gets the
+function's result, ``x-fc-request-id`` and, with ``x-fc-log-type: Tail``, the log tail in
+``x-fc-log-result``; a function that raised gets ``x-fc-error-type``; an asynchronous call
+gets 202. GetService, GetFunction and GetTrigger answer what was deployed, or FC's 404
+(``ServiceNotFound``, ``FunctionNotFound``, ``TriggerNotFound``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ _HOST = re.compile(r"(?P<account>\d+)\.(?P<region>[a-z0-9-]+)\.fc\.aliyuncs\.com
 _PATH = re.compile(
     r"/2016-08-15/services/(?P<service>[^/.]+)(?:\.(?P<qualifier>[^/]+))?"
     r"/functions/(?P<function>[^/]+)/invocations"
+)
+# GetService, GetFunction, GetTrigger: the same prefix, shorter or longer.
+_READ_PATH = re.compile(
+    r"/2016-08-15/services/(?P<service>[^/.]+)(?:\.(?P<qualifier>[^/]+))?"
+    r"(?:/functions/(?P<function>[^/]+)(?:/triggers/(?P<trigger>[^/]+))?)?"
 )
 
 
@@ -57,13 +64,90 @@ class Invocation:
 class FcApiBackend:
     def __init__(self) -> None:
         self.functions: dict[tuple[str, str], FunctionBehaviour] = {}
+        self.function_configs: dict[tuple[str, str], dict[str, object]] = {}
+        self.services: dict[str, dict[str, object]] = {}
+        self.triggers: dict[tuple[str, str, str], dict[str, object]] = {}
         self.invocations: list[Invocation] = []
+        self.reads: list[str] = []
+        """The path of every GetService / GetFunction / GetTrigger, in order."""
         self.credentials: dict[str, FakeCredentials] = {
             DEFAULT_CREDENTIALS.access_key_id: DEFAULT_CREDENTIALS
         }
 
-    def deploy(self, service: str, function: str, behaviour: FunctionBehaviour) -> None:
+    def add_service(self, service: str, role: str = "") -> None:
+        """A service as GetService answers it; ``role`` is its role ARN ("" = none)."""
+        self.services[service] = {
+            "serviceName": service,
+            "role": role,
+            "internetAccess": True,
+            "lastModifiedTime": "2026-11-27T10:00:00Z",
+        }
+
+    def deploy(
+        self,
+        service: str,
+        function: str,
+        behaviour: FunctionBehaviour,
+        *,
+        runtime: str = "python3.10",
+        handler: str = "index.handler",
+        environment: dict[str, str] | None = None,
+    ) -> None:
+        """A function (its service too, without a role, unless already added)."""
+        if service not in self.services:
+            self.add_service(service)
         self.functions[(service, function)] = behaviour
+        self.function_configs[(service, function)] = {
+            "functionName": function,
+            "runtime": runtime,
+            "handler": handler,
+            "environmentVariables": dict(environment or {}),
+            "lastModifiedTime": "2026-11-27T10:00:00Z",
+        }
+
+    def add_trigger(
+        self,
+        service: str,
+        function: str,
+        trigger: str,
+        *,
+        trigger_type: str = "mns_topic",
+        source_arn: str = "",
+        config: dict[str, object] | None = None,
+    ) -> None:
+        self.triggers[(service, function, trigger)] = {
+            "triggerName": trigger,
+            "triggerType": trigger_type,
+            "sourceArn": source_arn,
+            "triggerConfig": dict(config or {}),
+            "invocationRole": "",
+            "lastModifiedTime": "2026-11-27T10:00:00Z",
+        }
+
+    def read(self, path: re.Match[str], request_id: str) -> tuple[int, dict[str, str], str]:
+        """GetService / GetFunction / GetTrigger, as FC answers them."""
+        service, function, trigger = path["service"], path["function"], path["trigger"]
+        self.reads.append(path[0])
+        if service not in self.services:
+            return _error(404, "ServiceNotFound", f"service '{service}' does not exist", request_id)
+        if function is None:
+            return _found(self.services[service], request_id)
+        config = self.function_configs.get((service, function))
+        if config is None:
+            return _error(
+                404, "FunctionNotFound", f"function '{function}' does not exist", request_id
+            )
+        if trigger is None:
+            return _found(config, request_id)
+        found = self.triggers.get((service, function, trigger))
+        if found is None:
+            return _error(404, "TriggerNotFound", f"trigger '{trigger}' does not exist", request_id)
+        return _found(found, request_id)
+
+
+def _found(document: dict[str, object], request_id: str) -> tuple[int, dict[str, str], str]:
+    headers = {"Content-Type": "application/json", "X-Fc-Request-Id": request_id}
+    return 200, headers, json.dumps(document)
 
 
 def _error(
@@ -74,9 +158,9 @@ def _error(
 
 
 class mock_fc_api(RequestsInterceptor[FcApiBackend]):  # noqa: N801 - reads like mock_oss
-    """Intercept ``requests`` and answer FC API invocations; refuse every other host."""
+    """Intercept ``requests`` and answer the FC API; refuse every other host."""
 
-    methods = ("POST",)
+    methods = ("POST", "GET")
 
     def _new_backend(self) -> FcApiBackend:
         return FcApiBackend()
@@ -97,6 +181,11 @@ class mock_fc_api(RequestsInterceptor[FcApiBackend]):  # noqa: N801 - reads like
             return _error(403, "InvalidAccessKeyID", "invalid access key", request_id)
         if known.security_token and headers.get("x-fc-security-token") != known.security_token:
             return _error(403, "InvalidSecurityToken", "invalid security token", request_id)
+        if request.method == "GET":
+            read = _READ_PATH.fullmatch(url.path or "")
+            if read is None:
+                return _error(404, "NotFound", f"no route for {url.path}", request_id)
+            return self.backend.read(read, request_id)
         if path is None:
             return _error(404, "NotFound", f"no route for {url.path}", request_id)
         invocation_type = headers.get("x-fc-invocation-type", "Sync")

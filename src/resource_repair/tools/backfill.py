@@ -10,32 +10,30 @@ against a mistaken rule or account, not against a race of seconds.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import contextlib
 import dataclasses
 import json
-import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, TextIO, TypeVar
+from typing import IO, TextIO
 
 from resource_repair.audit import audit_record
+from resource_repair.config_api import ConfigClient
 from resource_repair.credentials import Credentials
-from resource_repair.errors import InvalidEventError, ResourceRepairError, TransientError
+from resource_repair.errors import ResourceRepairError
 from resource_repair.message import NonComplianceEvent
-from resource_repair.remediation import remediate_event
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
 from resource_repair.settings import Settings
-from resource_repair.tools.config_client import ConfigClient
-
-logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-R = TypeVar("R")
+from resource_repair.sweep import bounded_map, remediate_one
 
 # Time one bucket may take, retries included; far more than three requests need.
 _PER_BUCKET_SECONDS = 120.0
+# Outcomes that mean the bucket was never examined: a run of nothing else failed.
+_UNEXAMINED = frozenset({Outcome.INVALID_EVENT.value, Outcome.FAILED.value})
+_REASONS_SHOWN = 3
+_REASONS_KEPT = 100  # distinct reasons counted; memory stays flat on any account
+_REASON_CHARS = 160
 
 
 class BackfillError(ResourceRepairError):
@@ -80,16 +78,21 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
             rule_id, regions=plan.regions, aggregator_id=plan.aggregator_id
         )
 
+    reasons: collections.Counter[str] = collections.Counter()
+
     def one_pass(
         settings: Settings, report: IO[str] | None, label: str
     ) -> collections.Counter[str]:
         counts: collections.Counter[str] = collections.Counter()
+        reasons.clear()
         with _progress(err, label) as tick:
             for _, result in bounded_map(
                 lambda e: _remediate(e, settings, caller, plan), buckets(), plan.concurrency
             ):
                 tick()
                 counts[result.outcome.value] += 1
+                if result.outcome.value in _UNEXAMINED:
+                    _count_reason(reasons, result)
                 if report is not None:
                     report.write(json.dumps(audit_record(result, None, form="backfill")) + "\n")
         return counts
@@ -121,76 +124,58 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
             config.start_evaluation(rule_id)
             print(f"re-evaluation of {rule_id} started", file=err)
     _print_summary(counts, out)
-    return 1 if counts[Outcome.FAILED.value] else 0
+    examined = sum(n for outcome, n in counts.items() if outcome not in _UNEXAMINED)
+    if reasons:
+        _print_reasons(reasons, counts, examined, err)
+    if counts and not examined:
+        return 1  # nothing could even be read: a wrong account, role or rule, not "all clear"
+    # Any failing outcome (failed, bucket_replaced) needs someone to look.
+    failing = sum(n for outcome, n in counts.items() if Outcome(outcome).status == "fail")
+    return 1 if failing - counts[Outcome.INVALID_EVENT.value] else 0
 
 
 def _remediate(
     event: NonComplianceEvent, settings: Settings, caller: _Caller, plan: Backfill
 ) -> Report:
     """One bucket through the function's own path; a failure stays this bucket's."""
-    try:
-        return remediate_event(
-            event,
-            settings,
-            context=caller,
-            environ=plan.environment,
-            account_id=plan.account_id,
-            function_region=None,  # a workstation: always the public endpoint
-            deadline=Deadline(_PER_BUCKET_SECONDS),
-        )
-    except InvalidEventError as exc:
-        return Report(
-            Outcome.INVALID_EVENT,
-            str(exc),
-            bucket=event.bucket[:80],
-            region=event.region_id[:40],
-            rule=event.rule_label,
-        )
-    except TransientError as exc:
-        return Report(
-            Outcome.FAILED,
-            f"{exc}; retries spent",
-            bucket=event.bucket,
-            region=event.region_id,
-            rule=event.rule_label,
-        )
-    except Exception as exc:
-        logger.exception("unexpected error on bucket %s", event.bucket[:80])
-        return Report(
-            Outcome.FAILED,
-            f"internal error: {type(exc).__name__}",
-            bucket=event.bucket,
-            region=event.region_id,
-        )
+    return remediate_one(
+        event,
+        settings,
+        context=caller,
+        environ=plan.environment,
+        account_id=plan.account_id,
+        function_region=None,  # a workstation: always the public endpoint
+        deadline=Deadline(_PER_BUCKET_SECONDS),
+        retry_note="run the backfill again later",
+    )
 
 
-def bounded_map(
-    func: Callable[[T], R], items: Iterable[T], concurrency: int
-) -> Iterator[tuple[T, R]]:
-    """(item, func(item)) as each finishes, with at most ``2 x concurrency`` items taken
-    from ``items`` and not yet yielded, so that a stream of any length runs in flat memory."""
-    source = iter(items)
-    limit = max(1, concurrency) * 2
-    with concurrent.futures.ThreadPoolExecutor(
-        max_workers=max(1, concurrency), thread_name_prefix="backfill"
-    ) as pool:
-        pending: dict[concurrent.futures.Future[R], T] = {}
-        exhausted = False
-        while pending or not exhausted:
-            while not exhausted and len(pending) < limit:
-                try:
-                    item = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending[pool.submit(func, item)] = item
-            if not pending:
-                break
-            done, _ = concurrent.futures.wait(
-                pending, return_when=concurrent.futures.FIRST_COMPLETED
-            )
-            for future in done:
-                yield pending.pop(future), future.result()
+def _count_reason(reasons: collections.Counter[str], result: Report) -> None:
+    reason = f"{result.outcome.value}: {result.reason}"[:_REASON_CHARS]
+    if reason in reasons or len(reasons) < _REASONS_KEPT:
+        reasons[reason] += 1
+    else:
+        reasons["(other reasons)"] += 1
+
+
+def _print_reasons(
+    reasons: collections.Counter[str],
+    counts: collections.Counter[str],
+    examined: int,
+    err: TextIO,
+) -> None:
+    total = sum(counts.values())
+    if examined:
+        print(f"{total - examined} of {total} buckets were invalid_event or failed", file=err)
+    else:
+        print(
+            f"no bucket could be examined: all {total} were invalid_event or failed;"
+            " check --account-id, the credentials' permissions and the rule",
+            file=err,
+        )
+    print("most frequent reasons:", file=err)
+    for reason, count in reasons.most_common(_REASONS_SHOWN):
+        print(f"{count:>8}  {reason}", file=err)
 
 
 @contextlib.contextmanager

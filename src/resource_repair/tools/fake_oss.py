@@ -9,10 +9,11 @@ import threading
 from collections.abc import Sequence
 from typing import TextIO
 
-from resource_repair.errors import ResourceRepairError
+from resource_repair.errors import InvalidEventError, ResourceRepairError
 from resource_repair.testing.oss import OssBackend
 from resource_repair.testing.oss.models import ACLS
 from resource_repair.testing.oss.server import fake_oss_server
+from resource_repair.validation import check_bucket_name, check_region_id
 
 
 class FakeOssUsageError(ResourceRepairError):
@@ -24,11 +25,18 @@ def parse_bucket(spec: str) -> tuple[str, str, str]:
     name, _, rest = spec.partition(":")
     region, _, acl = rest.partition(":")
     acl = acl or "public-read"
-    if not name or acl not in ACLS:
+    region = region or "ap-southeast-1"
+    if acl not in ACLS:
         raise FakeOssUsageError(
-            f"--bucket {spec!r} is not NAME[:REGION[:ACL]] with ACL one of {sorted(ACLS)}"
+            f"--bucket {spec!r} is not NAME[:REGION[:ACL]]"
+            f" with ACL one of {', '.join(sorted(ACLS))}"
         )
-    return name, region or "ap-southeast-1", acl
+    try:  # held to OSS's own rules: the fake must not accept what OSS would refuse
+        check_bucket_name(name)
+        check_region_id(region)
+    except InvalidEventError as exc:
+        raise FakeOssUsageError(f"--bucket {spec!r}: {exc}") from None
+    return name, region, acl
 
 
 def serve(
@@ -42,11 +50,11 @@ def serve(
     err: TextIO,
     stop: threading.Event | None = None,
 ) -> int:
+    specs = [parse_bucket(spec) for spec in buckets]  # every mistake before the port is bound
     backend = OssBackend()
     backend.latency = latency_ms / 1000
     backend.verify_signatures = not trust_any_key
-    for spec in buckets:
-        name, region, acl = parse_bucket(spec)
+    for name, region, acl in specs:
         backend.create_bucket(name, region, acl)
     for index in range(public_buckets):
         backend.create_bucket(f"bench-{index:06d}", "ap-southeast-1", "public-read")

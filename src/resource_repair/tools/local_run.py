@@ -1,10 +1,16 @@
-"""``resource-repair invoke``: run ``index.handler`` here, as ``s local invoke`` would in
-Docker, against the built-in fake OSS (default) or real OSS."""
+"""``resource-repair invoke``: run the function's handler here, as ``s local invoke`` would
+in Docker, against the built-in fake OSS (default) or real OSS.
+
+It calls ``resource_repair.handler.handle``, the one thing the deployed ``index.handler``
+does (a test holds ``src/index.py`` to that). The installed package has no ``index`` module
+of its own: that name belongs to the deployed code package, not to site-packages.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -56,7 +62,7 @@ def run(local: LocalRun, out: TextIO, err: TextIO) -> int:
 
 
 def _run_against_fake_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
-    target = _bucket_in(local.event)
+    target = bucket_in(local.event)
     account = (
         local.account_id or (target.owner_account_id if target else None) or DEFAULT_ACCOUNT_ID
     )
@@ -64,9 +70,15 @@ def _run_against_fake_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
     with mock_oss() as oss:
         oss.register_credentials(credentials)
         if target and local.bucket_acl:
-            oss.create_bucket(target.bucket, target.region_id, local.bucket_acl, owner_id=account)
+            oss.create_bucket(
+                target.bucket,
+                target.region_id,
+                local.bucket_acl,
+                owner_id=account,
+                creation_date=_created_before(target),
+            )
         before = oss.acl_of(target.bucket) if target else None
-        env = dict(local.environment)
+        env = _without_real_notifications(local.environment, err)
         if local.runtime == "python3.12":
             env.update(fc_environment(credentials))  # python3.12 has no context.credentials
         context = fc_context(
@@ -90,15 +102,22 @@ def _run_against_real_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
         raise LocalRunError(
             f"--oss real needs {ACCESS_KEY_ID} and {ACCESS_KEY_SECRET} in the environment"
         )
-    env = dict(local.environment)
-    target = _bucket_in(local.event)
+    env = _without_real_notifications(local.environment, err)
+    target = bucket_in(local.event)
     try:
-        dry = Settings.from_env(env).dry_run
+        settings = Settings.from_env(env)
     except ConfigurationError as exc:
         raise LocalRunError(str(exc)) from None
     what = f"bucket {target.bucket} in {target.region_id}" if target else "the event's bucket"
-    verb = "read the ACL of" if dry else "WRITE the ACL of"
-    print(f"--oss real: this will {verb} the real {what} with your own credentials", file=err)
+    verb = "read the ACL of" if settings.dry_run else "WRITE the ACL of"
+    if settings.endpoint_override:  # every request goes there: no real bucket is touched
+        print(
+            f"--oss real: ossEndpointOverride is set: this will {verb} {what} on"
+            f" {settings.endpoint_override}, not on OSS",
+            file=err,
+        )
+    else:
+        print(f"--oss real: this will {verb} the real {what} with your own credentials", file=err)
     # The same context shapes as the fake run; on python3.12 the handler finds the keys in
     # the environment, where they already are.
     keys = FakeCredentials(
@@ -110,12 +129,33 @@ def _run_against_real_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
     return _invoke(local.event, context, env, out, err)
 
 
+def _without_real_notifications(environment: Mapping[str, str], err: TextIO) -> dict[str, str]:
+    """A local run publishes to no real MNS topic: with the fake OSS its keys are made up,
+    and against real OSS it is a trial that operators watching the topics should not see.
+    The notification topics are switched off unless a fake MNS is named."""
+    try:
+        from resource_repair import notify
+    except ImportError:  # a build without notifications
+        return dict(environment)
+    env = dict(environment)
+    if env.get(notify.ENDPOINT_OVERRIDE, "").strip():
+        return env
+    topics = [name for name in (notify.FAILURE_TOPIC, notify.REMEDIATION_TOPIC) if env.get(name)]
+    if topics:
+        print(
+            f"local run: {', '.join(topics)} switched off (no real topic hears of a local run;"
+            f" set {notify.ENDPOINT_OVERRIDE} for a fake MNS)",
+            file=err,
+        )
+    return {**env, **dict.fromkeys(topics, "")}
+
+
 def _invoke(event: bytes, context: object, env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    import index  # the deployed entry point itself, not a copy of what it does
+    from resource_repair.handler import handle
 
     with _environment(env):
         try:
-            result = index.handler(event, context)  # type: ignore[no-untyped-call]
+            result = handle(event, context)
         except TransientOssError as exc:
             print(f"handler raised {type(exc).__name__}: {exc}; FC would retry", file=err)
             return 1
@@ -123,7 +163,16 @@ def _invoke(event: bytes, context: object, env: Mapping[str, str], out: TextIO, 
     return 0 if json.loads(result)["status"] == "success" else 1
 
 
-def _bucket_in(event: bytes) -> NonComplianceEvent | None:
+def _created_before(target: NonComplianceEvent) -> str | None:
+    """A creation date for the fake bucket a day before Config evaluated it: the scene is
+    the bucket Config saw, not a newer one of the same name."""
+    evaluated = getattr(target, "evaluated_at", None)
+    if not isinstance(evaluated, datetime.datetime):
+        return None
+    return (evaluated - datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def bucket_in(event: bytes) -> NonComplianceEvent | None:
     """The bucket a message is about, if it is a readable non-compliance result."""
     try:
         classified = classify_message(decode_delivery(event).message)

@@ -1,4 +1,15 @@
-"""Read the Serverless Devs template (``template.yml``) the way ``s`` resolves it."""
+"""Read the Serverless Devs template (``template.yml``) the way ``s`` resolves it.
+
+Two editions: ``template.yml`` (edition 1.0.0, ``services:`` of the FC 2.0 ``fc``
+component, a function inside a service) and ``template.fc3.yml`` (edition 3.0.0,
+``resources:`` of the FC 3.0 ``fc3`` component, functions without services). Commands that
+talk to FC 2.0's API read the first only; ``invoke`` and ``remote-invoke`` read both.
+
+The account id is never written in the template: ``${config('AccountID')}`` (Serverless
+Devs 3's spelling) or ``${config(AccountID)}`` (older docs') stands for the account of the
+access ``s`` deploys with. The tools substitute the caller's account where they need one
+(given with ``account_id``) and otherwise leave the expression as it is.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +23,7 @@ import yaml
 from resource_repair.errors import ResourceRepairError
 
 _VARIABLE = re.compile(r"\$\{vars\.([A-Za-z0-9_]+)\}")
+_ACCOUNT = re.compile(r"""\$\{\s*config\(\s*(['"]?)AccountID\1\s*\)\s*\}""")
 
 
 class TemplateError(ResourceRepairError, ValueError):
@@ -20,7 +32,7 @@ class TemplateError(ResourceRepairError, ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class FunctionTemplate:
-    """The parts of the template's one FC service that the tools use, variables resolved."""
+    """The parts of the template's event function that the tools use, variables resolved."""
 
     region: str
     service: str
@@ -32,27 +44,36 @@ class FunctionTemplate:
     environment: dict[str, str]
     variables: dict[str, Any]
     props: dict[str, Any]
-    """The component's whole ``props`` block, as the ``fc`` schema validates it."""
+    """The component's whole ``props`` block, as the ``fc`` (or ``fc3``) schema validates it."""
+    fc_version: int = 2
+    """2: an ``fc`` function in a service; 3: an ``fc3`` function (``service`` is "")."""
 
 
-def load_template(path: str | Path) -> FunctionTemplate:
-    try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TemplateError(f"cannot read template {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise TemplateError(f"template {path} is not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("services"), dict):
-        raise TemplateError(f"template {path} has no services")
+FC3_EDITION = "3.0.0"
+
+
+def load_template(
+    path: str | Path, *, account_id: str | None = None, accept_fc3: bool = False
+) -> FunctionTemplate:
+    """The template's event function, ``${vars.*}`` resolved and the account expression
+    replaced by ``account_id`` when one is given. An FC 3.0 template is read only when the
+    caller can use one (``accept_fc3``); otherwise it is refused by name."""
+    document = _read(path)
     variables = document.get("vars") or {}
-    fc_services = [
-        s
-        for s in document["services"].values()
-        if isinstance(s, dict) and s.get("component") == "fc"
-    ]
-    if len(fc_services) != 1:
-        raise TemplateError(f"template {path} must have exactly one service of component fc")
-    props = resolve_variables(fc_services[0].get("props") or {}, variables)
+    if not isinstance(variables, dict):
+        raise TemplateError(f"template {path}: vars must be a mapping")
+    if str(document.get("edition", "")).startswith("3."):
+        if not accept_fc3:
+            raise TemplateError(
+                f"template {path} is an FC 3.0 template (edition {FC3_EDITION}, component"
+                " fc3); this command works with FC 2.0 templates such as template.yml"
+            )
+        return _load_fc3(document, variables, path, account_id)
+    if not isinstance(document.get("services"), dict):
+        raise TemplateError(f"template {path} has no services")
+    props = resolve_variables(_event_function(document["services"], path), variables)
+    if account_id is not None:
+        props = resolve_account(props, account_id)
     try:
         function = props["function"]
         return FunctionTemplate(
@@ -73,6 +94,80 @@ def load_template(path: str | Path) -> FunctionTemplate:
         raise TemplateError(f"template {path} lacks a function setting: {exc}") from None
 
 
+def _read(path: str | Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TemplateError(f"cannot read template {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"template {path} is not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise TemplateError(f"template {path} is not a Serverless Devs template")
+    return document
+
+
+def _load_fc3(
+    document: dict[str, Any], variables: dict[str, Any], path: str | Path, account_id: str | None
+) -> FunctionTemplate:
+    resources = document.get("resources")
+    if not isinstance(resources, dict):
+        raise TemplateError(f"template {path} has no resources")
+    fc3 = [r for r in resources.values() if isinstance(r, dict) and _is_fc3(r.get("component"))]
+    if len(fc3) > 1:
+        fc3 = [r for r in fc3 if _has_topic_trigger(r.get("props"), "triggerType")]
+    if len(fc3) != 1:
+        raise TemplateError(f"template {path} must have one fc3 function with an mns_topic trigger")
+    props = fc3[0].get("props")
+    props = resolve_variables(props if isinstance(props, dict) else {}, variables)
+    if account_id is not None:
+        props = resolve_account(props, account_id)
+    try:
+        code = props["code"]
+        return FunctionTemplate(
+            region=str(props["region"]),
+            service="",
+            function=str(props["functionName"]),
+            handler=str(props["handler"]),
+            runtime=str(props["runtime"]),
+            code_uri=code if isinstance(code, str) else str(code.get("src", "")),
+            timeout=int(props.get("timeout", 3)),  # the fc3 component's default
+            environment={
+                str(k): str(v) for k, v in (props.get("environmentVariables") or {}).items()
+            },
+            variables=dict(variables),
+            props=props,
+            fc_version=3,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TemplateError(f"template {path} lacks a function setting: {exc}") from None
+
+
+def _is_fc3(component: object) -> bool:
+    """``fc3``, ``fc3@<version>``, or the registry's ``devsapp/fc3`` forms."""
+    name = str(component or "").removeprefix("devsapp/")
+    return name == "fc3" or name.startswith("fc3@")
+
+
+def _event_function(services: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """The props of the function Cloud Config's messages reach: the one ``fc`` entry, or
+    of several (a timer-driven sweep beside it) the one with an ``mns_topic`` trigger."""
+    fc = [s for s in services.values() if isinstance(s, dict) and s.get("component") == "fc"]
+    if len(fc) > 1:
+        fc = [s for s in fc if _has_topic_trigger(s.get("props"))]
+    if len(fc) != 1:
+        raise TemplateError(f"template {path} must have one fc function with an mns_topic trigger")
+    props = fc[0].get("props") or {}
+    return props if isinstance(props, dict) else {}
+
+
+def _has_topic_trigger(props: Any, key: str = "type") -> bool:
+    """Whether ``props`` has an mns_topic trigger (``type`` in fc, ``triggerType`` in fc3)."""
+    triggers = props.get("triggers") if isinstance(props, dict) else None
+    return isinstance(triggers, list) and any(
+        isinstance(t, dict) and t.get(key) == "mns_topic" for t in triggers
+    )
+
+
 def resolve_variables(value: Any, variables: dict[str, Any]) -> Any:
     """Replace ``${vars.name}`` everywhere, as Serverless Devs does before deploying."""
     if isinstance(value, dict):
@@ -88,4 +183,17 @@ def resolve_variables(value: Any, variables: dict[str, Any]) -> Any:
             return str(variables[name])
 
         return _VARIABLE.sub(lookup, value)
+    return value
+
+
+def resolve_account(value: Any, account_id: str) -> Any:
+    """Replace ``${config('AccountID')}`` / ``${config(AccountID)}`` with ``account_id``."""
+    if not (account_id.isascii() and account_id.isdigit()):
+        raise TemplateError(f"account id {account_id!r} must be digits")
+    if isinstance(value, dict):
+        return {k: resolve_account(v, account_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_account(v, account_id) for v in value]
+    if isinstance(value, str):
+        return _ACCOUNT.sub(account_id, value)
     return value

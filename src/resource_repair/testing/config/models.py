@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -36,6 +37,26 @@ class FakeRule:
     name: str
     source_identifier: str = "oss-bucket-public-read-prohibited"
     aggregator_id: str | None = None
+    state: str = "ACTIVE"
+    """ConfigRuleState: ACTIVE, EVALUATING, INACTIVE or DELETING."""
+    risk_level: int = 1
+    """1 high, 2 medium, 3 low."""
+    resource_types: str = BUCKET_TYPE
+    """ResourceTypesScope, comma-separated."""
+
+
+@dataclasses.dataclass
+class FakeDeliveryChannel:
+    """A delivery channel as ListConfigDeliveryChannels lists it."""
+
+    channel_id: str
+    target_arn: str
+    channel_type: str = "MNS"
+    non_compliant_notification: bool = True
+    status: int = 1
+    """1 enabled, 0 disabled."""
+    condition: str = ""
+    """DeliveryChannelCondition: a JSON list of filters, or ""."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +68,9 @@ class FakeEvaluation:
     resource_type: str = BUCKET_TYPE
     compliance: str = "NON_COMPLIANT"
     aggregator_id: str | None = None
+    evaluated_at_ms: int = dataclasses.field(default_factory=lambda: int(time.time() * 1000))
+    """When Config evaluated the resource (epoch milliseconds): by default when the result
+    was added, so that a bucket created before it is the bucket that was evaluated."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +79,8 @@ class ConfigCall:
     params: Mapping[str, str]
     status: int
     code: str = ""
+    host: str = ""
+    """The host the request was sent to (which Config site, or the loopback fake)."""
 
 
 @dataclasses.dataclass
@@ -74,6 +100,7 @@ class ConfigBackend:
         self.credentials: dict[str, FakeCredentials] = {
             DEFAULT_CREDENTIALS.access_key_id: DEFAULT_CREDENTIALS
         }
+        self.delivery_channels: list[FakeDeliveryChannel] = []
         self.faults: list[_Fault] = []
         self.latency = 0.0
         self.last_page_token: str = "absent"
@@ -89,6 +116,18 @@ class ConfigBackend:
             self.rules[rule.rule_id] = rule
         return rule
 
+    def add_delivery_channel(
+        self, target_arn: str, channel_type: str = "MNS", **changes: Any
+    ) -> FakeDeliveryChannel:
+        """A channel to ``target_arn`` (``acs:mns:<region>:<uid>:/topics/<name>`` for MNS),
+        enabled and sending non-compliance events unless ``changes`` say otherwise."""
+        channel = FakeDeliveryChannel(
+            f"cdc-{uuid.uuid4().hex[:20]}", target_arn, channel_type, **changes
+        )
+        with self.lock:
+            self.delivery_channels.append(channel)
+        return channel
+
     def add_results(
         self,
         rule: FakeRule,
@@ -97,7 +136,10 @@ class ConfigBackend:
         owner_id: str = DEFAULT_ACCOUNT_ID,
         compliance: str = "NON_COMPLIANT",
         resource_type: str = BUCKET_TYPE,
+        evaluated_at_ms: int | None = None,
     ) -> None:
+        """Results of ``rule`` for ``buckets``, evaluated now unless ``evaluated_at_ms``."""
+        moment = int(time.time() * 1000) if evaluated_at_ms is None else evaluated_at_ms
         with self.lock:
             self.results.extend(
                 FakeEvaluation(
@@ -108,6 +150,7 @@ class ConfigBackend:
                     resource_type,
                     compliance,
                     rule.aggregator_id,
+                    moment,
                 )
                 for name in buckets
             )
@@ -119,9 +162,10 @@ class ConfigBackend:
         action: str | None = None,
         status: int = 503,
         code: str = "ServiceUnavailable",
+        message: str = "injected",
     ) -> None:
         with self.lock:
-            self.faults.append(_Fault(times, action, ConfigServiceError(status, code, "injected")))
+            self.faults.append(_Fault(times, action, ConfigServiceError(status, code, message)))
 
     def operations(self) -> list[str]:
         return [call.action for call in self.calls]
@@ -148,7 +192,12 @@ class ConfigBackend:
                     {
                         "ConfigRuleId": r.rule_id,
                         "ConfigRuleName": r.name,
+                        "ConfigRuleArn": f"acs:config::{DEFAULT_ACCOUNT_ID}:rule/{r.rule_id}",
+                        "ConfigRuleState": r.state,
                         "SourceIdentifier": r.source_identifier,
+                        "SourceOwner": "ALIYUN",
+                        "RiskLevel": r.risk_level,
+                        "ResourceTypesScope": r.resource_types,
                     }
                     for r in chunk
                 ],
@@ -156,6 +205,30 @@ class ConfigBackend:
                 "PageSize": size,
                 "TotalCount": len(rules),
             }
+        }
+
+    def list_delivery_channels(self, params: Mapping[str, str]) -> dict[str, Any]:
+        wanted = set(filter(None, params.get("DeliveryChannelIds", "").split(",")))
+        with self.lock:
+            channels = [c for c in self.delivery_channels if not wanted or c.channel_id in wanted]
+        return {
+            "DeliveryChannels": [
+                {
+                    "DeliveryChannelId": c.channel_id,
+                    "DeliveryChannelName": c.channel_id,
+                    "DeliveryChannelType": c.channel_type,
+                    "DeliveryChannelTargetArn": c.target_arn,
+                    "DeliveryChannelAssumeRoleArn": (
+                        f"acs:ram::{DEFAULT_ACCOUNT_ID}:role/aliyunserviceroleforconfig"
+                    ),
+                    "DeliveryChannelCondition": c.condition,
+                    "ConfigurationItemChangeNotification": False,
+                    "ConfigurationSnapshot": False,
+                    "NonCompliantNotification": c.non_compliant_notification,
+                    "Status": c.status,
+                }
+                for c in channels
+            ]
         }
 
     def list_evaluation_results(
@@ -220,8 +293,10 @@ def _render(evaluation: FakeEvaluation, rule: FakeRule) -> dict[str, Any]:
         "InvokingEventMessageType": "ConfigurationItemChangeNotification",
         "RemediationEnabled": False,
         "EvaluationId": uuid.uuid4().hex,
+        "ConfigRuleInvokedTimestamp": evaluation.evaluated_at_ms,
+        "ResultRecordedTimestamp": evaluation.evaluated_at_ms + 1_000,
         "EvaluationResultIdentifier": {
-            "OrderingTimestamp": 1_700_000_000_000,
+            "OrderingTimestamp": evaluation.evaluated_at_ms,
             "EvaluationResultQualifier": {
                 "ResourceId": evaluation.resource_id,
                 "ResourceName": evaluation.resource_id,

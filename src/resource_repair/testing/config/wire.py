@@ -55,7 +55,9 @@ def handle_config_request(
         _authenticate(backend, method, params)
         document = _dispatch(backend, action, params)
     except ConfigServiceError as error:
-        backend.calls.append(ConfigCall(action, params, error.status, error.code))
+        backend.calls.append(
+            ConfigCall(action, params, error.status, error.code, parts.hostname or "")
+        )
         document = {
             "RequestId": request_id,
             "HostId": parts.hostname,
@@ -65,7 +67,7 @@ def handle_config_request(
         return ConfigReply(
             error.status, {"Content-Type": "application/json"}, json.dumps(document).encode()
         )
-    backend.calls.append(ConfigCall(action, params, 200))
+    backend.calls.append(ConfigCall(action, params, 200, host=parts.hostname or ""))
     return ConfigReply(
         200,
         {"Content-Type": "application/json"},
@@ -84,6 +86,8 @@ def _dispatch(backend: ConfigBackend, action: str, params: Mapping[str, str]) ->
         return backend.list_evaluation_results(params, aggregator=True)
     if action == "StartConfigRuleEvaluation":
         return backend.start_evaluation(params)
+    if action == "ListConfigDeliveryChannels":
+        return backend.list_delivery_channels(params)
     raise ConfigServiceError(404, "InvalidAction.NotFound", f"Specified api {action} is not found.")
 
 

@@ -31,6 +31,7 @@ class mock_oss(RequestsInterceptor[OssBackend]):  # noqa: N801 - named like moto
                 dict(request.headers),
                 # responses keeps the keyword arguments of the send, the timeout among them.
                 getattr(request, "req_kwargs", {}).get("timeout"),
+                body=_body(request.body),
             )
         except UnservedHostError as exc:
             # Shaped like what requests raises when DNS or the peer says no.
@@ -41,3 +42,12 @@ class mock_oss(RequestsInterceptor[OssBackend]):  # noqa: N801 - named like moto
             )
             raise requests.exceptions.ConnectionError(str(exc)) from cause
         return answer.status, answer.headers, answer.body
+
+
+def _body(body: object) -> bytes:
+    """The request body as bytes (oss2 hands requests a str, bytes, or nothing)."""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return b""

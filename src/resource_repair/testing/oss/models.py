@@ -1,4 +1,4 @@
-"""State and rules of the fake OSS: buckets, credentials, faults and a log of calls.
+"""State and rules of the fake OSS: buckets, credentials, faults, a QPS limit and a log of calls.
 
 No HTTP here (that is wire.py); operations raise :class:`OssServiceError`, which wire.py
 renders as OSS's own error document.
@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
+import math
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +84,56 @@ def access_denied(message: str, **extra: str) -> OssServiceError:
     return OssServiceError(403, "AccessDenied", message, **extra)
 
 
+def qps_limit_exceeded() -> OssServiceError:
+    """What OSS answers when its management-operation (bucket API) rate limit is hit."""
+    return OssServiceError(
+        503, "MetaOperationQpsLimitExceeded", "Qps limit for the meta operation is exceeded"
+    )
+
+
+class QpsLimit:
+    """OSS's management-operation throttling, kept simple: at most ``limit`` requests are
+    admitted in each one-second window of ``clock`` (``floor(clock())``), counted across all
+    buckets, as the real limit is per account rather than per bucket. A refused request is
+    not counted, so a client that backs off gets in during the next window.
+
+    Fixed windows, not a sliding one: a burst straddling a window boundary can get up to
+    twice the limit through in one second. OSS does not publish how it counts; this is the
+    plainest reading of "Q requests per second".
+    """
+
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"a QPS limit must be a positive integer, not {limit!r}")
+        self.limit = limit
+        self.clock = clock
+        self.throttled = 0
+        """How many requests were refused so far."""
+        self._window = -math.inf
+        self._admitted = 0
+
+    def admit(self) -> bool:
+        """True if one more request fits in the current second (and count it)."""
+        window = math.floor(self.clock())
+        if window != self._window:
+            self._window, self._admitted = window, 0
+        if self._admitted >= self.limit:
+            self.throttled += 1
+            return False
+        self._admitted += 1
+        return True
+
+
+# A bucket set up for a scene existed before the evaluation that any recorded event describes
+# (the earliest is from 2020), as the bucket Config evaluated always did. Only OSS's
+# PutBucketAcl quirk makes a bucket "now".
+SCENE_CREATION_DATE = "2019-01-01T00:00:00.000Z"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 @dataclasses.dataclass
 class FakeBucket:
     name: str
@@ -89,11 +142,14 @@ class FakeBucket:
     owner_id: str = DEFAULT_ACCOUNT_ID
     created_by_put_acl: bool = False
     """True when PutBucketAcl made this bucket: the OSS quirk the handler must never trigger."""
-    creation_date: str = dataclasses.field(
-        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).strftime(
-            "%Y-%m-%dT%H:%M:%S.000Z"
-        )
-    )
+    creation_date: str = dataclasses.field(default_factory=_now)
+    policy: str | None = None
+    """The bucket policy's JSON text, as PutBucketPolicy stored it; None: no policy."""
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    block_public_access: bool = False
+    """Bucket-level Block Public Access. While on, this fake refuses a public ACL and a
+    policy that allows ``*`` (OSS refuses them too; the exact error code is this fake's
+    assumption: 403 AccessDenied)."""
 
 
 @dataclasses.dataclass
@@ -136,7 +192,9 @@ class OssCall:
 class OssBackend:
     """The fake's whole state; fresh for each use of :class:`mock_oss`."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, qps_limit: int | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.lock = threading.RLock()
         self.buckets: dict[str, FakeBucket] = {}
         self.credentials: dict[str, FakeCredentials] = {}
@@ -150,7 +208,23 @@ class OssBackend:
         self.verify_signatures = True
         """False accepts any key as the default account's, for ``s local invoke`` runs that
         sign with the deployer's own key."""
+        self.clock = clock
+        """The throttle's time source; tests pass one they can move."""
+        self.throttle: QpsLimit | None = None
+        self.qps_limit = qps_limit
         self.register_credentials(DEFAULT_CREDENTIALS)
+
+    @property
+    def qps_limit(self) -> int | None:
+        """Requests per second OSS answers before 503 MetaOperationQpsLimitExceeded
+        (see :class:`QpsLimit`); None, the default, never throttles. Setting it starts a
+        fresh count."""
+        return self.throttle.limit if self.throttle else None
+
+    @qps_limit.setter
+    def qps_limit(self, limit: int | None) -> None:
+        with self.lock:
+            self.throttle = None if limit is None else QpsLimit(limit, lambda: self.clock())
 
     # -- setting the scene -------------------------------------------------------------
 
@@ -166,8 +240,7 @@ class OssBackend:
             raise ValueError(f"unknown ACL {acl!r}")
         with self.lock:
             bucket = FakeBucket(name, region, acl, owner_id)
-            if creation_date is not None:
-                bucket.creation_date = creation_date
+            bucket.creation_date = creation_date or SCENE_CREATION_DATE
             self.buckets[name] = bucket
             return bucket
 
@@ -229,6 +302,10 @@ class OssBackend:
     def operations(self) -> list[str]:
         return [call.operation for call in self.calls]
 
+    def policy_of(self, name: str) -> str | None:
+        bucket = self.buckets.get(name)
+        return bucket.policy if bucket else None
+
     # -- the operations, called by wire.py ---------------------------------------------
 
     def take_fault(self, operation: str) -> Fault | None:
@@ -238,6 +315,12 @@ class OssBackend:
                     fault.remaining -= 1
                     return fault
             return None
+
+    def admit(self) -> None:
+        """Raise OSS's throttling error if this request is over the QPS limit."""
+        with self.lock:
+            if self.throttle is not None and not self.throttle.admit():
+                raise qps_limit_exceeded()
 
     def authorize(self, credentials: FakeCredentials, name: str, region: str) -> FakeBucket:
         """The bucket, if these credentials may use it at this region's endpoint."""
@@ -271,15 +354,61 @@ class OssBackend:
         with self.lock:
             if name not in self.buckets:
                 # OSS's documented quirk: PutBucketAcl on a missing bucket creates it.
-                bucket = self.create_bucket(name, region, acl, credentials.account_id)
+                bucket = self.create_bucket(
+                    name, region, acl, credentials.account_id, creation_date=_now()
+                )
                 bucket.created_by_put_acl = True
                 return bucket
             bucket = self.authorize(credentials, name, region)
+            if bucket.block_public_access and acl != "private":
+                raise _blocked("bucket ACL")
             if self.writes_to_drop:
                 self.writes_to_drop -= 1
             else:
                 bucket.acl = acl
             return bucket
+
+    def get_bucket_tagging(
+        self, credentials: FakeCredentials, name: str, region: str
+    ) -> dict[str, str]:
+        with self.lock:
+            return dict(self.authorize(credentials, name, region).tags)
+
+    def get_bucket_policy(self, credentials: FakeCredentials, name: str, region: str) -> str:
+        with self.lock:
+            bucket = self.authorize(credentials, name, region)
+            if bucket.policy is None:
+                raise OssServiceError(
+                    404, "NoSuchBucketPolicy", "The bucket policy does not exist.", BucketName=name
+                )
+            return bucket.policy
+
+    def put_bucket_policy(
+        self, credentials: FakeCredentials, name: str, region: str, text: str
+    ) -> None:
+        """Store a policy; unlike PutBucketAcl this never creates a bucket."""
+        document = _policy_document(text)
+        with self.lock:
+            bucket = self.authorize(credentials, name, region)
+            if bucket.block_public_access and _grants_anyone(document):
+                raise _blocked("bucket policy")
+            bucket.policy = text
+
+    def delete_bucket_policy(self, credentials: FakeCredentials, name: str, region: str) -> None:
+        with self.lock:
+            self.authorize(credentials, name, region).policy = None
+
+    def get_bucket_public_access_block(
+        self, credentials: FakeCredentials, name: str, region: str
+    ) -> bool:
+        with self.lock:
+            return self.authorize(credentials, name, region).block_public_access
+
+    def put_bucket_public_access_block(
+        self, credentials: FakeCredentials, name: str, region: str, enabled: bool
+    ) -> None:
+        with self.lock:
+            self.authorize(credentials, name, region).block_public_access = enabled
 
     def record(self, call: OssCall) -> None:
         with self.lock:
@@ -293,3 +422,28 @@ class OssBackend:
         """Every bucket's state, for comparing before and after."""
         with self.lock:
             return {name: dataclasses.asdict(bucket) for name, bucket in self.buckets.items()}
+
+
+def _policy_document(text: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or not isinstance(document.get("Statement"), list):
+        raise OssServiceError(400, "InvalidPolicyDocument", "Invalid policy document.")
+    return document
+
+
+def _grants_anyone(document: dict[str, Any]) -> bool:
+    """An Allow statement whose principal includes ``*`` (conditions aside)."""
+    for statement in document.get("Statement", []):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        if principal == "*" or (isinstance(principal, list) and "*" in principal):
+            return True
+    return False
+
+
+def _blocked(what: str) -> OssServiceError:
+    return access_denied(f"Put public {what} is not allowed when Block Public Access is on.")

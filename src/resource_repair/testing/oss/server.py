@@ -2,7 +2,8 @@
 
 oss2 addresses buckets by path on IP endpoints (``http://127.0.0.1:9000/<bucket>/?acl``), so
 the fake serves path-style requests there; a bucket is found in whichever region it was
-created.
+created. ``GET /_fake/state`` adds the buckets per ACL and the requests refused by the QPS
+limit, so a benchmark can count what is still public without a request of its own.
 """
 
 from __future__ import annotations
@@ -21,17 +22,26 @@ def fake_oss_server(backend: OssBackend, host: str = "127.0.0.1", port: int = 0)
     def respond(
         method: str, url: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, Mapping[str, str], bytes]:
-        answer = handle_request(backend, method, url, headers)
+        answer = handle_request(backend, method, url, headers, body=body)
         return answer.status, answer.headers, answer.body
 
     def state() -> dict[str, Any]:
+        with backend.lock:  # a consistent picture while requests are being served
+            calls = list(backend.calls)
+            buckets = list(backend.buckets.values())
         operations: dict[str, int] = {}
-        for call in list(backend.calls):
+        for call in calls:
             operations[call.operation] = operations.get(call.operation, 0) + 1
+        acls: dict[str, int] = {}
+        for bucket in buckets:
+            acls[bucket.acl] = acls.get(bucket.acl, 0) + 1
         return {
-            "requests": len(backend.calls),
+            "requests": len(calls),
             "operations": operations,
-            "buckets": len(backend.buckets),
+            "buckets": len(buckets),
+            "acls": acls,
+            "qps_limit": backend.qps_limit,
+            "throttled": backend.throttle.throttled if backend.throttle else 0,
         }
 
     return FakeHttpServer(respond, state, host, port)

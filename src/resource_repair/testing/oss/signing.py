@@ -12,7 +12,18 @@ from resource_repair.testing.oss.models import OssServiceError, access_denied
 
 # Query parameters that OSS includes in the signed resource; a subset of OSS's list that
 # covers every bucket-level call the fake serves.
-_SIGNED_SUBRESOURCES = frozenset({"acl", "bucketInfo", "security-token", "location", "stat"})
+_SIGNED_SUBRESOURCES = frozenset(
+    {
+        "acl",
+        "bucketInfo",
+        "security-token",
+        "location",
+        "stat",
+        "policy",
+        "tagging",
+        "publicAccessBlock",
+    }
+)
 
 
 def string_to_sign(

@@ -62,6 +62,7 @@ def handle_request(
     url: str,
     headers: Mapping[str, str],
     timeout: object = None,
+    body: bytes | str | None = b"",
 ) -> WireResponse:
     """Answer one request as OSS would; raise UnservedHostError for a foreign host and
     re-raise an injected transport exception."""
@@ -102,19 +103,22 @@ def handle_request(
     try:
         if fault is not None and fault.error is not None:
             raise fault.error
+        # Throttled before anything else is looked at, and so before the signature.
+        backend.admit()
         credentials = (
             authenticate(backend.credentials, method, headers, target.bucket, query)
             if backend.verify_signatures
             else FakeCredentials(_signer(headers) or "anonymous", "")
         )
-        body = _perform(backend, operation, credentials, target, headers)
+        payload = body.encode() if isinstance(body, str) else (body or b"")
+        answer = _perform(backend, operation, credentials, target, headers, payload)
     except OssServiceError as error:
         backend.record(dataclasses.replace(call, status=error.status, code=error.code))
         return WireResponse(
             error.status, _headers(request_id), _error_xml(error, request_id, parts.hostname or "")
         )
     backend.record(call)
-    return WireResponse(200, _headers(request_id), body)
+    return WireResponse(200, _headers(request_id), answer)
 
 
 def _target(backend: OssBackend, host: str, path: str) -> _Target | None:
@@ -144,6 +148,14 @@ def _operation(method: str, query: Mapping[str, str]) -> str:
         return {"GET": "GetBucketAcl", "PUT": "PutBucketAcl"}.get(method, f"{method} ?acl")
     if "bucketInfo" in query and method == "GET":
         return "GetBucketInfo"
+    for subresource, name in (
+        ("policy", "BucketPolicy"),
+        ("publicAccessBlock", "BucketPublicAccessBlock"),
+        ("tagging", "BucketTagging"),
+    ):
+        if subresource in query:
+            verb = {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}.get(method)
+            return f"{verb}{name}" if verb else f"{method} ?{subresource}"
     return f"{method} {'&'.join(sorted(query)) or '/'}"
 
 
@@ -153,7 +165,9 @@ def _perform(
     credentials: FakeCredentials,
     target: _Target,
     headers: Mapping[str, str],
+    body: bytes = b"",
 ) -> bytes:
+    bucket, region = target.bucket, target.region
     if operation == "GetBucketAcl":
         return _acl_xml(backend.get_bucket_acl(credentials, target.bucket, target.region))
     if operation == "PutBucketAcl":
@@ -163,6 +177,26 @@ def _perform(
         return b""
     if operation == "GetBucketInfo":
         return _info_xml(backend.get_bucket_info(credentials, target.bucket, target.region))
+    if operation == "GetBucketTagging":
+        return _tagging_xml(backend.get_bucket_tagging(credentials, bucket, region))
+    if operation == "GetBucketPolicy":
+        return backend.get_bucket_policy(credentials, bucket, region).encode()
+    if operation == "PutBucketPolicy":
+        backend.put_bucket_policy(credentials, bucket, region, body.decode("utf-8", "replace"))
+        return b""
+    if operation == "DeleteBucketPolicy":
+        backend.delete_bucket_policy(credentials, bucket, region)
+        return b""
+    if operation == "GetBucketPublicAccessBlock":
+        enabled = backend.get_bucket_public_access_block(credentials, bucket, region)
+        return _public_access_block_xml(enabled)
+    if operation == "PutBucketPublicAccessBlock":
+        enabled = _block_public_access(body)
+        backend.put_bucket_public_access_block(credentials, bucket, region, enabled)
+        return b""
+    if operation == "DeleteBucketPublicAccessBlock":
+        backend.put_bucket_public_access_block(credentials, bucket, region, False)
+        return b""
     raise OssServiceError(501, "NotImplemented", f"The fake OSS does not implement {operation}.")
 
 
@@ -223,3 +257,34 @@ def _info_xml(bucket: FakeBucket) -> bytes:
         "<ServerSideEncryptionRule><SSEAlgorithm>None</SSEAlgorithm></ServerSideEncryptionRule>"
         "<Comment></Comment></Bucket></BucketInfo>"
     ).encode()
+
+
+def _tagging_xml(tags: Mapping[str, str]) -> bytes:
+    entries = "".join(
+        f"<Tag><Key>{escape(k)}</Key><Value>{escape(v)}</Value></Tag>" for k, v in tags.items()
+    )
+    return f"{_XML_DECLARATION}<Tagging><TagSet>{entries}</TagSet></Tagging>".encode()
+
+
+def _public_access_block_xml(enabled: bool) -> bytes:
+    return (
+        f"{_XML_DECLARATION}<PublicAccessBlockConfiguration>"
+        f"<BlockPublicAccess>{str(enabled).lower()}</BlockPublicAccess>"
+        "</PublicAccessBlockConfiguration>"
+    ).encode()
+
+
+def _block_public_access(body: bytes) -> bool:
+    """The setting of a PutBucketPublicAccessBlock body (oss2 writes ``True``, capitalised)."""
+    match = _PUBLIC_ACCESS_BLOCK.fullmatch(body.decode("utf-8", "replace"))
+    if match is None:
+        raise OssServiceError(400, "MalformedXML", "The XML you provided was not well-formed.")
+    return match[1].lower() == "true"
+
+
+_PUBLIC_ACCESS_BLOCK = re.compile(
+    r"\s*(?:<\?xml[^>]*\?>)?\s*<PublicAccessBlockConfiguration>\s*"
+    r"<BlockPublicAccess>\s*(true|false)\s*</BlockPublicAccess>\s*"
+    r"</PublicAccessBlockConfiguration>\s*",
+    re.IGNORECASE,
+)

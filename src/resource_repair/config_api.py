@@ -1,0 +1,247 @@
+"""Cloud Config's API (2020-09-07) through aliyunsdkcore: find rules, stream a rule's
+non-compliant buckets page by page, start a re-evaluation.
+
+Used by the sweep function (``index.sweep``) and by ``resource-repair backfill``. Every
+request is bounded by the caller's :class:`~resource_repair.retry.Deadline`: none starts
+when the time left could not hold it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
+from aliyunsdkcore.request import CommonRequest
+
+from resource_repair.credentials import Credentials
+from resource_repair.errors import ResourceRepairError, TransientError
+from resource_repair.message import BUCKET_RESOURCE_TYPE, NonComplianceEvent, evaluation_time
+from resource_repair.retry import Deadline, RetryPolicy
+from resource_repair.rpc import CONNECT_TIMEOUT, READ_TIMEOUT, acs_client, network_reason
+
+VERSION = "2020-09-07"
+SITES = {"china": "cn-shanghai", "international": "ap-southeast-1"}
+PAGE_SIZE = 100
+_THROTTLING = ("ServiceUnavailable", "Throttling", "Throttling.User", "Throttling.Api")
+# The SDK's own socket timeouts; one request never takes longer than their sum.
+_REQUEST_SECONDS = float(CONNECT_TIMEOUT + READ_TIMEOUT)
+
+# The Config actions the sweep function calls with the service role. The template's role
+# grants exactly these (beside AclRemediator.PERMISSIONS); a test keeps the two in step.
+SWEEP_PERMISSIONS = ("config:ListConfigRules", "config:ListConfigRuleEvaluationResults")
+
+# aliyunsdkcore logs every request's parameters at DEBUG, SecurityToken and Signature
+# included: keep its DEBUG lines off, but leave a stricter level (the CLI's) alone.
+_sdk_logger = logging.getLogger("aliyunsdkcore")
+if _sdk_logger.level < logging.INFO:
+    _sdk_logger.setLevel(logging.INFO)
+
+
+class ConfigApiError(ResourceRepairError):
+    """Config refused a request for a reason a retry will not change."""
+
+
+class TransientConfigError(ConfigApiError, TransientError):
+    """Config is throttling or unavailable; retried with backoff."""
+
+
+class ConfigOutOfTimeError(ConfigApiError):
+    """The time left cannot hold another Config request; nothing was sent."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigRule:
+    rule_id: str
+    name: str
+    source_identifier: str
+
+
+def site_for_region(region: str | None) -> str:
+    """The Config site an account in ``region`` most likely belongs to: China regions
+    (``cn-*``) -> ``china``, anything else -> ``international``. A guess, so the sweep
+    lets a setting override it (an international account may run in a China region)."""
+    return "china" if (region or "").startswith("cn-") else "international"
+
+
+class ConfigClient:
+    def __init__(
+        self,
+        credentials: Credentials,
+        site: str,
+        *,
+        endpoint: str | None = None,
+        policy: RetryPolicy | None = None,
+        deadline: Deadline | None = None,
+    ) -> None:
+        """``endpoint`` (``127.0.0.1:port``) is for a fake Config API served locally.
+        ``deadline`` bounds every request and retry (default: ten minutes per request)."""
+        region = SITES[site]
+        self._domain = endpoint or f"config.{region}.aliyuncs.com"
+        self._protocol = "http" if endpoint else "https"  # CommonRequest defaults to plain HTTP
+        self._policy = policy or RetryPolicy(
+            max_attempts=5, base_delay=0.5, max_delay=8.0, request_timeout=_REQUEST_SECONDS
+        )
+        self._deadline = deadline
+        self._client = acs_client(credentials, region)
+
+    @property
+    def domain(self) -> str:
+        return self._domain
+
+    def rules(self) -> Iterator[ConfigRule]:
+        """Every Config rule of the account, page by page."""
+        page = 1
+        while True:
+            answer = self._call("ListConfigRules", {"PageNumber": page, "PageSize": PAGE_SIZE})
+            listing = answer.get("ConfigRules") or {}
+            found = listing.get("ConfigRuleList") or []
+            for item in found:
+                rule = _as_rule(item)
+                if rule is not None:
+                    yield rule
+            if not found or page * PAGE_SIZE >= _count(listing.get("TotalCount")):
+                return
+            page += 1
+
+    def rule_id_by_name(self, name: str) -> str:
+        """The id of the one rule whose name is exactly ``name``."""
+        matches: list[str] = []
+        page = 1
+        while True:
+            answer = self._call(
+                "ListConfigRules",
+                {"ConfigRuleName": name, "PageNumber": page, "PageSize": PAGE_SIZE},
+            )
+            listing = answer.get("ConfigRules") or {}
+            found = listing.get("ConfigRuleList") or []
+            matches += [r["ConfigRuleId"] for r in found if r.get("ConfigRuleName") == name]
+            if not found or page * PAGE_SIZE >= _count(listing.get("TotalCount")):
+                break
+            page += 1
+        if not matches:
+            raise ConfigApiError(f"no Config rule is named {name!r}")
+        if len(matches) > 1:
+            raise ConfigApiError(
+                f"{len(matches)} rules are named {name!r} ({', '.join(matches)}): use --rule-id"
+            )
+        return matches[0]
+
+    def non_compliant_buckets(
+        self, rule_id: str, *, regions: Sequence[str] = (), aggregator_id: str | None = None
+    ) -> Iterator[NonComplianceEvent]:
+        """Every NON_COMPLIANT bucket of the rule, one page in memory at a time."""
+        action = (
+            "ListAggregateConfigRuleEvaluationResults"
+            if aggregator_id
+            else "ListConfigRuleEvaluationResults"
+        )
+        params: dict[str, Any] = {
+            "ConfigRuleId": rule_id,
+            "ComplianceType": "NON_COMPLIANT",
+            "ResourceTypes": BUCKET_RESOURCE_TYPE,
+            "MaxResults": PAGE_SIZE,
+        }
+        if aggregator_id:
+            params["AggregatorId"] = aggregator_id
+        if regions:
+            params["Regions"] = ",".join(regions)
+        token = ""
+        while True:
+            page = self._call(action, {**params, **({"NextToken": token} if token else {})})
+            results = page.get("EvaluationResults") or {}
+            for item in results.get("EvaluationResultList") or []:
+                event = _as_event(item)
+                if event is not None and (not regions or event.region_id in regions):
+                    yield event
+            token = results.get("NextToken") or ""  # the last page's may be absent or empty
+            if not token:
+                return
+
+    def start_evaluation(self, rule_id: str) -> None:
+        self._call("StartConfigRuleEvaluation", {"ConfigRuleId": rule_id})
+
+    def _call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        deadline = self._deadline or Deadline(600)
+        if deadline.remaining() < _REQUEST_SECONDS:
+            raise ConfigOutOfTimeError(f"{action}: no time left for another request")
+        return self._policy.call(lambda: self._once(action, params), deadline)
+
+    def _once(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        request = CommonRequest(domain=self._domain, version=VERSION, action_name=action)
+        request.set_protocol_type(self._protocol)
+        request.set_method("POST")
+        for key, value in params.items():
+            request.add_query_param(key, str(value))
+        try:
+            body = self._client.do_action_with_exception(request)
+        except ServerException as exc:
+            code, status = exc.get_error_code(), exc.get_http_status()
+            request_id = exc.get_request_id()
+            text = f"{action}: {code} (HTTP {status}, request {request_id}): {exc.get_error_msg()}"
+            if status >= 500 or code in _THROTTLING:
+                raise TransientConfigError(text) from None
+            raise ConfigApiError(text) from None
+        except ClientException as exc:
+            if exc.get_error_code() in ("SDK.HttpError", "SDK.TimeoutError"):
+                # Never the SDK's own text: it quotes the signed URL, token included.
+                reason = network_reason(exc.get_error_msg())
+                raise TransientConfigError(
+                    f"{action}: cannot reach {self._domain}: {reason}"
+                ) from None
+            raise ConfigApiError(
+                f"{action}: {exc.get_error_code()} {exc.get_error_msg()}"
+            ) from None
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise ConfigApiError(f"{action}: the answer is not JSON") from None
+        return document if isinstance(document, dict) else {}
+
+
+def _as_rule(item: Any) -> ConfigRule | None:
+    if not isinstance(item, dict):
+        return None
+    rule_id, name = item.get("ConfigRuleId"), item.get("ConfigRuleName")
+    if not isinstance(rule_id, str) or not rule_id:
+        return None
+    source = item.get("SourceIdentifier")
+    return ConfigRule(
+        rule_id, name if isinstance(name, str) else "", source if isinstance(source, str) else ""
+    )
+
+
+def _as_event(item: Any) -> NonComplianceEvent | None:
+    """An evaluation result as the same NonComplianceEvent the function acts on."""
+    try:
+        identifier = item["EvaluationResultIdentifier"]
+        qualifier = identifier["EvaluationResultQualifier"]
+        owner = qualifier.get("ResourceOwnerId")
+        return NonComplianceEvent(
+            resource_id=str(qualifier["ResourceId"]),
+            region_id=str(qualifier["RegionId"]),
+            resource_type=qualifier.get("ResourceType"),
+            rule_name=qualifier.get("ConfigRuleName"),
+            rule_id=qualifier.get("ConfigRuleId"),
+            source_identifier=None,
+            owner_account_id=str(owner) if owner not in (None, "") else None,
+            annotation=None,
+            # When Config looked: a bucket of this name created later is another bucket.
+            evaluated_at=evaluation_time(
+                identifier.get("OrderingTimestamp"),
+                item.get("ConfigRuleInvokedTimestamp"),
+                item.get("ResultRecordedTimestamp"),
+            ),
+        )
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _count(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0

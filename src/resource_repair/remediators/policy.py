@@ -1,0 +1,174 @@
+"""Remove the statements of a bucket policy that let anyone in (managed rule
+``oss-bucket-policy-no-any-anonymous``).
+
+A private ACL does not make a bucket private: a policy statement that allows principal
+``*`` serves its objects to anyone all the same. This remediator reads the policy, removes
+exactly the statements :func:`policy_analysis.allows_anyone` picks, keeps every other one
+as it was (DeleteBucketPolicy when none is left), and reads the policy back. The policy it
+read goes into the report (``policy_before``), so that ``resource-repair restore`` can put
+it back.
+
+Unlike PutBucketAcl, the policy calls never create a missing bucket, so no GetBucketInfo
+is needed first: a missing bucket answers NoSuchBucket to the first read.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Protocol
+
+from resource_repair.errors import BucketNotFoundError, PermanentOssError
+from resource_repair.remediators.exemption import exempt_by_tag
+from resource_repair.remediators.policy_analysis import PolicyError, analyse, same_meaning
+from resource_repair.remediators.registry import POLICY_RULE
+from resource_repair.report import Outcome, Report
+from resource_repair.retry import Deadline, RetryPolicy
+
+
+class PolicyApi(Protocol):
+    """What the policy remediator needs from OSS; oss_client.BucketClient in production."""
+
+    def get_policy(self) -> tuple[str | None, str]: ...
+
+    def put_policy(self, policy: str) -> str: ...
+
+    def delete_policy(self) -> str: ...
+
+    def get_tags(self) -> tuple[dict[str, str], str]: ...
+
+
+class PolicyRemediator:
+    # The OSS actions this remediator calls (registry.ACTIONS says the same).
+    PERMISSIONS = ("oss:GetBucketPolicy", "oss:PutBucketPolicy", "oss:DeleteBucketPolicy")
+
+    def __init__(
+        self,
+        client: PolicyApi,
+        policy: RetryPolicy,
+        deadline: Deadline,
+        *,
+        dry_run: bool,
+        exempt_tag: tuple[str, str | None] | None = None,
+    ) -> None:
+        self._client = client
+        self._retry = policy
+        self._deadline = deadline
+        self._dry_run = dry_run
+        self._exempt_tag = exempt_tag
+
+    def remediate(
+        self,
+        bucket: str,
+        region: str,
+        rule: str | None,
+        *,
+        evaluated_at: datetime.datetime | None = None,
+    ) -> Report:
+        """The report for ``bucket``. TransientOssError escapes once retries are spent.
+        (``evaluated_at`` is accepted for symmetry: the policy calls cannot tell buckets of
+        one name apart, and cannot create one.)"""
+        report = Report(
+            Outcome.FAILED, "", bucket=bucket, region=region, rule=rule, remedy=POLICY_RULE
+        )
+        ids: list[str] = []
+        try:
+            before = self._read(ids)
+        except BucketNotFoundError as exc:
+            return _not_found(report, ids, exc, "bucket does not exist; nothing to change")
+        except PermanentOssError as exc:
+            return _refused(report, exc, ids)
+        if before is None:
+            return _stop(report, ids, Outcome.ALREADY_COMPLIANT, "bucket has no policy")
+        report = report.replace(policy_before=before, policy_after=before)
+        try:
+            verdict = analyse(before)
+        except PolicyError as exc:
+            return _stop(report, ids, Outcome.FAILED, f"{exc}; not written")
+        if not verdict.anonymous:
+            return _stop(
+                report, ids, Outcome.ALREADY_COMPLIANT, "bucket policy allows no anonymous access"
+            )
+        change = _describe(verdict.anonymous, verdict.kept)
+        try:
+            exempt = exempt_by_tag(self._client, self._exempt_tag, self._retry, self._deadline, ids)
+        except BucketNotFoundError as exc:
+            return _not_found(report, ids, exc, "bucket was gone when its tags were read")
+        except PermanentOssError as exc:
+            return _refused(report, exc, ids, note="the exemption tag is unknown, so not written")
+        if exempt:
+            return _stop(report, ids, Outcome.EXEMPT, exempt)
+        if self._dry_run:
+            return _stop(report, ids, Outcome.DRY_RUN, f"dry run: would {change}")
+        remaining = verdict.remaining
+        try:
+            if remaining is None:
+                ids.append(self._retry.call(self._client.delete_policy, self._deadline))
+            else:
+                text = remaining
+                ids.append(self._retry.call(lambda: self._client.put_policy(text), self._deadline))
+        except BucketNotFoundError as exc:
+            return _not_found(report, ids, exc, "bucket was deleted before the policy was written")
+        except PermanentOssError as exc:
+            return _refused(report, exc, ids)
+        # Written: every report from here says so.
+        report = report.replace(policy_after=remaining)
+        try:
+            after = self._read(ids)
+        except BucketNotFoundError as exc:
+            return _not_found(report, ids, exc, "the policy was written, but the bucket was gone")
+        except PermanentOssError as exc:
+            return _refused(
+                report, exc, ids, note="the policy was written, but could not be read back"
+            )
+        if not same_meaning(after, remaining):
+            return _stop(
+                report.replace(policy_after=after),
+                ids,
+                Outcome.FAILED,
+                "the policy was written, but reads back different from what was written:"
+                " someone changed it meanwhile; look at it",
+            )
+        return _stop(report, ids, Outcome.REMEDIATED, _past(change))
+
+    def _read(self, ids: list[str]) -> str | None:
+        text, request_id = self._retry.call(self._client.get_policy, self._deadline)
+        if request_id:
+            ids.append(request_id)
+        return text
+
+
+def _describe(anonymous: int, kept: int) -> str:
+    if not kept:
+        return f"delete the bucket policy: its {_statements(anonymous)} all allowed anyone"
+    return f"remove {_statements(anonymous)} that allowed anyone, keeping {_statements(kept)}"
+
+
+def _past(change: str) -> str:
+    verb, _, rest = change.partition(" ")
+    return {"delete": "deleted", "remove": "removed"}[verb] + " " + rest
+
+
+def _statements(count: int) -> str:
+    return f"{count} statement{'' if count == 1 else 's'}"
+
+
+def _stop(report: Report, ids: list[str], outcome: Outcome, reason: str) -> Report:
+    return report.replace(outcome=outcome, reason=reason, request_ids=tuple(ids))
+
+
+def _not_found(report: Report, ids: list[str], exc: PermanentOssError, reason: str) -> Report:
+    return report.replace(
+        outcome=Outcome.BUCKET_NOT_FOUND,
+        reason=reason,
+        request_ids=(*ids, *((exc.request_id,) if exc.request_id else ())),
+    )
+
+
+def _refused(report: Report, exc: PermanentOssError, ids: list[str], *, note: str = "") -> Report:
+    http = f" (HTTP {exc.status})" if exc.status else ""
+    tail = f"; {note}" if note else ""
+    return report.replace(
+        outcome=Outcome.FAILED,
+        reason=f"{exc.operation} refused: {exc.code}{http} {exc.message}{tail}",
+        request_ids=(*ids, *((exc.request_id,) if exc.request_id else ())),
+    )

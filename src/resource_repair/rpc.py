@@ -1,0 +1,85 @@
+"""The one place that builds aliyunsdkcore clients (Config, STS, RAM) and turns their
+connection failures into a short reason.
+
+Importing this module does not import aliyunsdkcore; building a client does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from resource_repair.credentials import Credentials
+from resource_repair.redaction import protect_logs
+
+# Seconds. A function or workstation with no route, or a mistyped region, should fail in
+# seconds, not in the minute the SDK waits by default.
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 10
+
+
+def acs_client(credentials: Credentials, region: str) -> Any:
+    """An aliyunsdkcore client that signs with ``credentials`` and nothing else, without the
+    SDK's own retries (callers retry with a deadline), with short timeouts."""
+    from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
+    from aliyunsdkcore.client import AcsClient
+
+    protect_logs(credentials.secrets)
+    credential: Any = (
+        StsTokenCredential(
+            credentials.access_key_id, credentials.access_key_secret, credentials.security_token
+        )
+        if credentials.security_token
+        else AccessKeyCredential(credentials.access_key_id, credentials.access_key_secret)
+    )
+    # The SDK picks its signer once, here, and ALIYUN_ACCESS_KEY_ID/_SECRET in the
+    # environment would silently win over the credentials chosen above.
+    with _without("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET"):
+        return AcsClient(
+            region_id=region,
+            credential=credential,
+            auto_retry=False,
+            timeout=READ_TIMEOUT,
+            connect_timeout=CONNECT_TIMEOUT,
+        )
+
+
+def network_reason(text: str) -> str:
+    """A short, one-line reason for a connection failure described by ``text``. Never the
+    text itself: an SDK's includes the signed URL, and an RPC URL carries the token."""
+    for pattern, reason in _REASONS:
+        if pattern.search(text):
+            return reason
+    errno = _ERRNO.findall(text)
+    return f"connection failed ({errno[-1]})" if errno else "connection failed"
+
+
+# The innermost reason of a urllib3/requests connection error, which nests several
+# exception texts; the user needs only the last one.
+_REASONS = (
+    (
+        re.compile(
+            r"Name or service not known|nodename nor servname|getaddrinfo failed|"
+            r"Temporary failure in name resolution|No address associated|NameResolution",
+            re.IGNORECASE,
+        ),
+        "the name does not resolve (no network, or a wrong region?)",
+    ),
+    (re.compile(r"timed out|Timeout", re.IGNORECASE), "no answer in time"),
+    (re.compile(r"Connection refused", re.IGNORECASE), "connection refused"),
+    (re.compile(r"Network is unreachable|No route to host", re.IGNORECASE), "no route (offline?)"),
+    (re.compile(r"CERTIFICATE|SSL", re.IGNORECASE), "TLS failed (a proxy intercepting HTTPS?)"),
+)
+_ERRNO = re.compile(r"\[Errno -?\d+\] [A-Za-z ,'-]{1,80}")
+
+
+@contextlib.contextmanager
+def _without(*names: str) -> Iterator[None]:
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)

@@ -1,0 +1,426 @@
+"""The sweep (``index.sweep``, a timer trigger): bring back the level that messages miss.
+
+Messages are edges: one lost delivery, or one FC gave up on, leaves a bucket public with
+nobody told. Cloud Config's evaluation results are the level. On every tick the sweep lists
+the ``NON_COMPLIANT`` buckets of every rule ``prepareRuleName`` selects and sends each one
+through :func:`~resource_repair.remediation.remediate_event`, the path the event function
+and ``backfill`` share, with the same settings read the same way.
+
+It never outlives its invocation: buckets run a few at a time, none starts unless the time
+left holds its worst case, and the result says whether the sweep got through everything
+(``complete``); what it did not reach, the next tick does. A rule with nothing
+non-compliant costs one listing request and no OSS request.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import itertools
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from resource_repair.audit import write_audit
+from resource_repair.config_api import (
+    ConfigApiError,
+    ConfigClient,
+    ConfigOutOfTimeError,
+    ConfigRule,
+    site_for_region,
+)
+from resource_repair.credentials import resolve_credentials
+from resource_repair.errors import ConfigurationError, InvalidEventError, TransientError
+from resource_repair.invocation import context_text, function_region, function_timeout
+from resource_repair.message import NonComplianceEvent
+from resource_repair.notify import Notifier, NotifySettings
+from resource_repair.redaction import protect_logs
+from resource_repair.remediation import remediate_event
+from resource_repair.report import Outcome, Report
+from resource_repair.retry import Deadline, RetryPolicy
+from resource_repair.settings import RULE_REFERENCES, Settings
+
+logger = logging.getLogger(__name__)
+audit_logger = logging.getLogger("resource_repair.audit")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+SWEEP_CONCURRENCY = 4
+"""Buckets worked on at once. Each is up to three OSS management requests in sequence, so
+at most four requests are in flight: a small, steady share of the account's management-
+operation rate (OSS does not publish it; past it, 503 MetaOperationQpsLimitExceeded) that
+leaves room for the event function working at the same moment."""
+
+# Seconds kept back from FC's timeout for the summary line and returning ...
+_RETURN_MARGIN = 5.0
+# ... and before that, for the notifications (notify.py bounds one to 6 s).
+_NOTIFY_SECONDS = 7.0
+# Reports kept for the notifications, each kind: they list a few buckets, and count all.
+_REPORTS_KEPT = 100
+_DEFAULT_TIMEOUT = 600.0
+# GetBucketInfo, PutBucketAcl and the read-back: the most a bucket costs.
+_CALLS_PER_BUCKET = 3
+_MAX_REFERENCE_CHARS = 256
+
+# Time source of every deadline here; tests move it instead of waiting.
+_clock: Callable[[], float] = time.monotonic
+
+# Rule names and managed-rule identifiers resolved to rule ids, kept for the life of the
+# instance: a warm instance sweeps with one listing request per rule and no lookup.
+_rule_ids: dict[tuple[str, str], tuple[str, ...]] = {}
+_rule_ids_lock = threading.Lock()
+
+
+def clear_rule_cache() -> None:
+    """Forget resolved rule ids (tests, and a rule that no longer exists)."""
+    with _rule_ids_lock:
+        _rule_ids.clear()
+
+
+@dataclasses.dataclass
+class _RuleSweep:
+    """One rule's part of the sweep, as the result reports it."""
+
+    reference: str
+    rule_id: str | None = None
+    buckets: int = 0
+    listed_all: bool = False
+    skipped: int = 0
+    error: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.listed_all and not self.skipped and self.error is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference[:_MAX_REFERENCE_CHARS],
+            "rule_id": self.rule_id,
+            "buckets": self.buckets,
+            "complete": self.complete,
+            "error": self.error,
+        }
+
+
+def handle_sweep(event: object, context: object, environ: Mapping[str, str] | None = None) -> str:
+    """Sweep once and return the summary as JSON text (see the module's docstring).
+
+    ``event`` (the timer's payload) is not read. ``context`` is FC's: credentials on
+    python3.10, else the ``ALIBABA_CLOUD_*`` variables; ``region``, ``account_id``,
+    ``request_id`` and ``function.timeout`` are used when present.
+    """
+    protect_logs()
+    env = os.environ if environ is None else environ
+    timeout = function_timeout(context, _DEFAULT_TIMEOUT)
+    deadline = Deadline(timeout - _RETURN_MARGIN - _NOTIFY_SECONDS, _clock)
+    fc_request_id = context_text(context, "request_id")
+    region = function_region(context, env)
+    started = _clock()
+    try:
+        settings = Settings.from_env(env)
+    except ConfigurationError as exc:
+        result = _summary(
+            f"configuration: {exc}", collections.Counter(), [], complete=False, failed=True
+        )
+        output = _finish(result, fc_request_id, started)
+        # A mistyped setting stops every sweep: tell someone, if the topics themselves parse.
+        try:
+            notify_settings = NotifySettings.from_env(env)
+        except ConfigurationError:
+            return output
+        notifier = Notifier(
+            notify_settings,
+            resolve_credentials(context, env),
+            region,
+            context_text(context, "account_id"),
+        )
+        notifier.report_sweep(result, [], Deadline(timeout - _RETURN_MARGIN, _clock), fc_request_id)
+        return output
+    credentials = resolve_credentials(context, env)
+    site = settings.config_site or site_for_region(region)
+    notifier = Notifier(settings.notify, credentials, region, context_text(context, "account_id"))
+    kept: list[Report] = []
+    if not settings.rule_references:
+        logger.warning("%s is not set, so no rule is swept", RULE_REFERENCES)
+        result = _summary(f"{RULE_REFERENCES} is not set", collections.Counter(), [], complete=True)
+    elif credentials is None:
+        result = _summary(
+            "no credentials: the function has no role",
+            collections.Counter(),
+            [],
+            complete=False,
+            failed=True,
+        )
+    else:
+        rules: list[_RuleSweep] = []
+        counts: collections.Counter[str] = collections.Counter()
+        try:
+            config = ConfigClient(credentials, site, deadline=deadline)
+            rules = _resolve_rules(config, site, settings.rule_references)
+            counts = _sweep_rules(
+                config, rules, settings, context, env, deadline, fc_request_id, kept
+            )
+            result = _summary(None, counts, rules, complete=all(r.complete for r in rules))
+        except Exception as exc:  # a defect of ours: a failed summary, never a crash FC replays
+            logger.exception("unexpected error in the sweep")
+            result = _summary(
+                f"internal error: {type(exc).__name__}", counts, rules, complete=False, failed=True
+            )
+    output = _finish(result, fc_request_id, started)
+    if notifier.enabled:
+        notifier.report_sweep(
+            result, kept, Deadline(timeout - _RETURN_MARGIN, _clock), fc_request_id
+        )
+    return output
+
+
+def _sweep_rules(
+    config: ConfigClient,
+    rules: list[_RuleSweep],
+    settings: Settings,
+    context: object,
+    environ: Mapping[str, str],
+    deadline: Deadline,
+    fc_request_id: str | None,
+    kept: list[Report],
+) -> collections.Counter[str]:
+    """Every listed bucket through remediate_one, a few at a time; the outcome counts.
+    ``kept`` receives some failed and some remediated reports, for the notifications."""
+    budget = bucket_budget(settings)
+    kept_counts: collections.Counter[str] = collections.Counter()
+    account_id = context_text(context, "account_id")
+    region = function_region(context, environ)
+    seen: set[tuple[str, str]] = set()  # a bucket two rules report is worked on once
+
+    def listed() -> Iterator[tuple[_RuleSweep, NonComplianceEvent]]:
+        for rule in rules:
+            if rule.rule_id is None:
+                continue
+            try:
+                for event in config.non_compliant_buckets(rule.rule_id):
+                    if deadline.remaining() < budget:
+                        return  # the rest is the next sweep's
+                    key = (event.bucket, event.region_id)
+                    if key not in seen:
+                        seen.add(key)
+                        yield rule, event
+                rule.listed_all = True
+            except ConfigOutOfTimeError:
+                return
+            except ConfigApiError as exc:
+                rule.error = str(exc)
+                if "ConfigRuleNotExists" in rule.error:
+                    clear_rule_cache()  # deleted or re-created: resolve again next time
+                logger.warning("listing rule %s failed: %s", rule.rule_id, exc)
+
+    def work(item: tuple[_RuleSweep, NonComplianceEvent]) -> Report | None:
+        event = item[1]
+        if deadline.remaining() < budget:
+            return None  # taken from the listing but not started: no time to finish it
+        return remediate_one(
+            event,
+            settings,
+            context=context,
+            environ=environ,
+            account_id=account_id,
+            function_region=region,
+            deadline=deadline,
+            retry_note="the next sweep tries again",
+        )
+
+    counts: collections.Counter[str] = collections.Counter()
+    for (rule, _), report in bounded_map(work, listed(), SWEEP_CONCURRENCY):
+        if report is None:
+            rule.skipped += 1
+            continue
+        rule.buckets += 1
+        counts[report.outcome.value] += 1
+        write_audit(report, fc_request_id, form="sweep")
+        kind = "fail" if report.status == "fail" else report.outcome.value
+        if kind in ("fail", Outcome.REMEDIATED.value) and kept_counts[kind] < _REPORTS_KEPT:
+            kept_counts[kind] += 1
+            kept.append(report)
+    return counts
+
+
+def _resolve_rules(config: ConfigClient, site: str, references: Iterable[str]) -> list[_RuleSweep]:
+    """One entry per distinct rule id. ``cr-`` ids are used as they are; names and
+    managed-rule identifiers are looked up with one listing of the account's rules (only
+    when some are not cached yet), matching names exactly."""
+    resolved: dict[str, tuple[str, ...]] = {}
+    unresolved: list[str] = []
+    with _rule_ids_lock:
+        for reference in dict.fromkeys(references):
+            if reference.startswith("cr-"):
+                resolved[reference] = (reference,)
+            elif (site, reference) in _rule_ids:
+                resolved[reference] = _rule_ids[(site, reference)]
+            else:
+                unresolved.append(reference)
+    failures: dict[str, str] = {}
+    if unresolved:
+        try:
+            every_rule = list(config.rules())
+        except ConfigApiError as exc:
+            every_rule = []
+            failures = {ref: f"looking the rule up failed: {exc}" for ref in unresolved}
+        for reference in unresolved:
+            ids = _matching(every_rule, reference)
+            if ids:
+                resolved[reference] = ids
+                with _rule_ids_lock:
+                    _rule_ids[(site, reference)] = ids
+            elif reference not in failures:
+                failures[reference] = (
+                    f"no Config rule is named {reference[:_MAX_REFERENCE_CHARS]!r} or built on"
+                    " a managed rule of that identifier"
+                )
+    entries: list[_RuleSweep] = []
+    taken: set[str] = set()
+    for reference in dict.fromkeys(references):
+        if reference in failures:
+            entries.append(_RuleSweep(reference, error=failures[reference]))
+            continue
+        for rule_id in resolved[reference]:
+            if rule_id not in taken:
+                taken.add(rule_id)
+                entries.append(_RuleSweep(reference, rule_id))
+    return entries
+
+
+def _matching(rules: Iterable[ConfigRule], reference: str) -> tuple[str, ...]:
+    # The event function selects a message whose rule name, id or managed-rule identifier
+    # is configured; the sweep selects the same rules.
+    return tuple(r.rule_id for r in rules if reference in (r.name, r.source_identifier))
+
+
+def remediate_one(
+    event: NonComplianceEvent,
+    settings: Settings,
+    *,
+    context: object,
+    environ: Mapping[str, str],
+    account_id: str | None,
+    function_region: str | None,
+    deadline: Deadline,
+    retry_note: str,
+) -> Report:
+    """One listed bucket through the function's own path, never raising: a failure stays
+    this bucket's, and the caller (sweep or backfill) goes on with the next one."""
+    try:
+        return remediate_event(
+            event,
+            settings,
+            context=context,
+            environ=environ,
+            account_id=account_id,
+            function_region=function_region,
+            deadline=deadline,
+        )
+    except InvalidEventError as exc:
+        return Report(
+            Outcome.INVALID_EVENT,
+            str(exc),
+            bucket=event.bucket[:80],
+            region=event.region_id[:40],
+            rule=event.rule_label,
+        )
+    except TransientError as exc:
+        return Report(
+            Outcome.FAILED,
+            f"{exc}; retries spent, {retry_note}",
+            bucket=event.bucket,
+            region=event.region_id,
+            rule=event.rule_label,
+        )
+    except Exception as exc:  # a defect of ours: one bucket's, not the whole run's
+        logger.exception("unexpected error on bucket %s", event.bucket[:80])
+        return Report(
+            Outcome.FAILED,
+            f"internal error: {type(exc).__name__}",
+            bucket=event.bucket[:80],
+            region=event.region_id[:40],
+            rule=event.rule_label,
+        )
+
+
+def bucket_budget(settings: Settings) -> float:
+    """Worst-case seconds of one bucket: every call with all its attempts and backoffs."""
+    policy = RetryPolicy(
+        max_attempts=settings.max_attempts, request_timeout=settings.request_timeout
+    )
+    per_call = (
+        policy.max_attempts * policy.request_timeout + (policy.max_attempts - 1) * policy.max_delay
+    )
+    return _CALLS_PER_BUCKET * per_call
+
+
+def bounded_map(
+    func: Callable[[T], R], items: Iterable[T], concurrency: int
+) -> Iterator[tuple[T, R]]:
+    """(item, func(item)) as each finishes, with at most ``2 x concurrency`` items taken
+    from ``items`` and not yet yielded, so that a stream of any length runs in flat memory.
+    ``items`` is advanced in the caller's thread only."""
+    source = iter(items)
+    limit = max(1, concurrency) * 2
+    with concurrent.futures.ThreadPoolExecutor(
+        max_workers=max(1, concurrency), thread_name_prefix="bucket"
+    ) as pool:
+        pending: dict[concurrent.futures.Future[R], T] = {}
+        exhausted = False
+        while pending or not exhausted:
+            for item in itertools.islice(source, 0 if exhausted else limit - len(pending)):
+                pending[pool.submit(func, item)] = item
+            if len(pending) < limit:
+                exhausted = True
+            if not pending:
+                break
+            done, _ = concurrent.futures.wait(
+                pending, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            for future in done:
+                yield pending.pop(future), future.result()
+
+
+def _summary(
+    reason: str | None,
+    counts: collections.Counter[str],
+    rules: list[_RuleSweep],
+    *,
+    complete: bool,
+    failed: bool = False,
+) -> dict[str, Any]:
+    failed = (
+        failed
+        or any(Outcome(name).status == "fail" for name in counts)
+        or any(rule.error for rule in rules)
+    )
+    result: dict[str, Any] = {
+        "status": "fail" if failed else "success",
+        "outcomes": {o.value: counts[o.value] for o in Outcome if counts[o.value]},
+        "complete": complete,
+        "rules": [rule.as_dict() for rule in rules],
+    }
+    if reason is not None:
+        result["reason"] = reason
+    return result
+
+
+def _finish(result: dict[str, Any], fc_request_id: str | None, started: float) -> str:
+    line = {
+        "audit": "resource_repair_sweep",
+        "fc_request_id": fc_request_id,
+        **result,
+        "seconds": round(_clock() - started, 3),
+    }
+    level = (
+        logging.WARNING if result["status"] == "fail" or not result["complete"] else logging.INFO
+    )
+    audit_logger.log(level, json.dumps(line, ensure_ascii=True))
+    return json.dumps(result, ensure_ascii=True)
