@@ -43,6 +43,7 @@ bench: .venv-3.10/.installed
 	.venv-3.10/bin/python benchmarks/cold_start.py
 	.venv-3.10/bin/python benchmarks/burst.py
 	.venv-3.10/bin/python benchmarks/backfill.py
+	.venv-3.10/bin/python benchmarks/flood.py
 
 # The property suite with many more examples than CI runs.
 test-deep: .venv-3.10/.installed

@@ -3,6 +3,7 @@ readings of memory, date and machine."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime
 import ipaddress
@@ -130,3 +131,114 @@ def now_utc() -> str:
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     index = min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1)))
     return sorted_values[index]
+
+
+def run_header(title: str) -> str:
+    """The first lines every benchmark prints: what it measured, when, and on what, with the
+    load average so that a reader can tell when other work shared the cores."""
+    memory = "unknown memory"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024**2:.0f} GiB"
+                break
+    load = "n/a"
+    with contextlib.suppress(OSError, AttributeError):
+        load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"{title}\n"
+        f"  date     {now_utc()}\n"
+        f"  machine  {machine()}, {memory}\n"
+        f"  load     {load} (1, 5, 15 min) at the start; absolute times are this machine's"
+    )
+
+
+def ratio(value: float, baseline: float) -> str:
+    """``value`` as a multiple of ``baseline``, the form every benchmark prints figures in."""
+    if baseline <= 0 or baseline != baseline:
+        return "n/a"
+    return f"{value / baseline:.2f}x"
+
+
+# The sample (the function Alibaba Cloud's tutorial publishes), ported so that a benchmark can
+# measure it doing the same work as ours in the same run. Its behaviour is kept: base64 only,
+# json.loads without a guard, the rule compared by name, the ACL written without reading it
+# first, and a new oss2.Bucket (so a new session and connection) per delivery. The one change:
+# the endpoint comes from ``ossEndpointOverride``, which must be set, so that the port can
+# only ever reach the loopback fake (the original builds http://oss-<region>.aliyuncs.com).
+SAMPLE_PORT = '''
+import base64
+import binascii
+import json
+import logging
+import os
+
+import oss2
+from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
+
+log = logging.getLogger()
+
+
+def target(event):
+    """(region, bucket) when the sample would remediate; None when it ignores the message;
+    "fail" when it gives up. Raises where the sample raised (json.loads on bad input)."""
+    log.info("delivery: %s", event)
+    if not event:
+        return "fail"
+    try:
+        body = base64.b64decode(event)
+    except binascii.Error:
+        log.exception("not base64")
+        return "fail"
+    if not body:
+        return "fail"
+    message = json.loads(body)
+    if not message or "evaluationResultIdentifier" not in message:
+        return None
+    identifier = message.get("evaluationResultIdentifier")
+    if "evaluationResultQualifier" not in identifier:
+        return None
+    qualifier = identifier.get("evaluationResultQualifier")
+    if "configRuleName" not in qualifier:
+        return None
+    if qualifier.get("configRuleName") != os.environ.get("prepareRuleName"):
+        return None
+    if "resourceId" not in qualifier or "regionId" not in qualifier:
+        return None
+    region, bucket = qualifier.get("regionId"), qualifier.get("resourceId")
+    return (region, bucket) if region and bucket else None
+
+
+def handler(event, context):
+    found = target(event)
+    if not isinstance(found, tuple):
+        return found
+    region, bucket = found
+    try:
+        keys = context.credentials
+        auth = oss2.StsAuth(keys.access_key_id, keys.access_key_secret, keys.security_token)
+        oss2.Bucket(auth, os.environ["ossEndpointOverride"], bucket).put_bucket_acl(
+            oss2.BUCKET_ACL_PRIVATE
+        )
+    except Exception:
+        log.exception("remediation failed")
+        return "fail"
+    return None
+'''
+
+
+def sample_module() -> Any:
+    """The sample's port as a module, for benchmarks that run it in their own process."""
+    import types
+
+    module = types.ModuleType("sample_index")
+    exec(compile(SAMPLE_PORT, "sample_index.py", "exec"), module.__dict__)  # noqa: S102 - our own text
+    return module
+
+
+def stream_delivery(bucket: str) -> bytes:
+    """The recorded non-compliance message for ``bucket``, as a STREAM delivery carries it."""
+    message = json.loads((EVENTS / "noncompliance-oss-plain.json").read_text())
+    qualifier = message["evaluationResultIdentifier"]["evaluationResultQualifier"]
+    qualifier["resourceId"] = qualifier["resourceName"] = bucket
+    return base64.b64encode(json.dumps(message).encode())

@@ -32,6 +32,7 @@ RESULT_KEYS = frozenset(
         "acl_before",
         "acl_after",
         "request_ids",
+        "remedy",
     ]
 )
 
@@ -61,6 +62,8 @@ def function_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "ossEndpointMode",
         "ossRequestTimeout",
         "ossMaxAttempts",
+        "exemptTag",
+        "blockPublicAccess",
         "failureTopic",
         "remediationTopic",
         "notifyMailSender",

@@ -419,6 +419,7 @@ def test_real_oss_without_network_is_exit_1_without_a_traceback(
         (["fake-oss", "--bucket", "BAD_NAME:nowhere"], "not a valid OSS bucket name"),
         (["fake-oss", "--bucket", "good-name:nowhere"], "not a valid region id"),
         (["fake-oss", "--public-buckets", "-3"], "not within"),
+        (["fake-oss", "--qps-limit", "0"], "not within 1..1000000"),
     ],
 )
 def test_fake_oss_refuses_bad_values_in_one_line(
@@ -427,6 +428,40 @@ def test_fake_oss_refuses_bad_values_in_one_line(
     code, out, err = outcome([*argv, "--port", "0"] if "--port" not in argv else argv, capsys)
     assert (code, out) == (2, "")
     assert message in one_line(err)
+
+
+def test_fake_oss_throttles_beyond_its_qps_limit() -> None:
+    """`fake-oss --qps-limit` serves OSS's 503 beyond Q requests a second (benchmarks/flood.py
+    and manual flood trials use it)."""
+    import io
+    import threading
+    import time
+
+    import requests
+
+    from resource_repair.tools.fake_oss import serve
+
+    out, stop = io.StringIO(), threading.Event()
+    args = ("127.0.0.1", 0, [f"{BUCKET}:{REGION}:public-read"], 0, 0.0, True)
+    thread = threading.Thread(
+        target=serve, args=(*args, out, io.StringIO(), stop), kwargs={"qps_limit": 2}
+    )
+    thread.start()
+    try:
+        for _ in range(100):
+            if out.getvalue():
+                break
+            time.sleep(0.02)
+        url = out.getvalue().strip()
+        answers = [requests.get(f"{url}/{BUCKET}/?bucketInfo", timeout=5) for _ in range(4)]
+        state = requests.get(f"{url}/_fake/state", timeout=5).json()
+    finally:
+        stop.set()
+        thread.join(10)
+    statuses = [answer.status_code for answer in answers]
+    assert statuses.count(503) >= 2
+    assert all("MetaOperationQpsLimitExceeded" in a.text for a in answers if a.status_code == 503)
+    assert state["qps_limit"] == 2
 
 
 @pytest.mark.parametrize("command", ["invoke", "backfill"])

@@ -266,7 +266,8 @@ def test_persistent_throttling_raises_after_bounded_retries(
         invoke(load_event("noncompliance-oss-stream.txt"))
     assert fake_oss.operations() == ["GetBucketInfo"] * 3
     assert len(waits) == 2
-    assert all(0 <= wait <= 2.0 for wait in waits)
+    # Throttling waits out OSS's one-second window, doubling (retry.RetryPolicy.delay).
+    assert 1.0 <= waits[0] <= 2.0 <= waits[1] <= 4.0
     assert fake_oss.acl_of(BUCKET) == "public-read"
 
 
@@ -423,7 +424,7 @@ def test_every_recorded_event_gives_a_well_formed_result(
     for name in event_names(""):
         result = invoke(load_event(name))
         assert result["status"] in ("success", "fail"), name
-        assert set(result) == RESULT_KEYS | {"remedy"}
+        assert set(result) == RESULT_KEYS
     assert fake_oss.refused == []
     assert not any(b.created_by_put_acl for b in fake_oss.buckets.values())
 

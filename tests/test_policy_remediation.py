@@ -241,3 +241,26 @@ def test_public_by_acl_and_by_policy_ends_private_under_both_rules(
     assert invoke(load_event("noncompliance-policy-current-plain.json"))["outcome"] == "remediated"
     assert fake_oss.acl_of(BUCKET) == "private"
     assert json.loads(fake_oss.policy_of(BUCKET) or "")["Statement"] == [PARTNER_WRITES]
+
+
+@pytest.mark.parametrize("operation", ["PutBucketPolicy", "GetBucketPolicy"])
+def test_trouble_after_the_read_is_reported_with_the_policy_not_handed_back(
+    fake_oss: OssBackend, invoke: Invoke, policy_env: None, waits: list[float], operation: str
+) -> None:
+    """A replay would find the policy fixed and forget the one read here: the failure is
+    reported with ``policy_before``, so that restore has it."""
+    before = policy(ANYONE_READS, PARTNER_WRITES)
+    bucket_with(fake_oss, before)
+    skip = 1 if operation == "GetBucketPolicy" else 0  # the read-back, not the first read
+
+    def fail_from_now(oss: OssBackend) -> None:
+        oss.fail_next(5, operation=operation, code="ServiceUnavailable")
+
+    if skip:
+        fake_oss.before_next("PutBucketPolicy", fail_from_now)
+    else:
+        fail_from_now(fake_oss)
+    result = invoke(load_event("noncompliance-policy-current-plain.json"))
+    assert (result["status"], result["outcome"]) == ("fail", "failed")
+    assert result["policy_before"] == before
+    assert json.loads(result["policy_after"])["Statement"] == [PARTNER_WRITES]

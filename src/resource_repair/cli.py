@@ -255,6 +255,14 @@ def _parser() -> argparse.ArgumentParser:
     doctor_arguments(doctor)
     doctor.set_defaults(command=_doctor)
 
+    restore = command(
+        "restore", "put back what remediations changed, from audit lines (dry run by default)"
+    )
+    from resource_repair.tools.restore import add_arguments as restore_arguments
+
+    restore_arguments(restore)
+    restore.set_defaults(command=_restore)
+
     fake = command("fake-oss", "serve the fake OSS over HTTP (for ossEndpointOverride)")
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
     fake.add_argument("--port", type=_port, default=9000, help="0 picks a free port")
@@ -278,6 +286,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     fake.add_argument(
         "--trust-any-key", action="store_true", help="accept any signature (benchmarks)"
+    )
+    fake.add_argument(
+        "--qps-limit",
+        type=_qps,
+        default=None,
+        metavar="Q",
+        help="answer at most Q requests a second, 503 MetaOperationQpsLimitExceeded beyond"
+        " (default: no limit)",
     )
     fake.set_defaults(command=_fake_oss)
     return parser
@@ -319,6 +335,13 @@ def _count(text: str) -> int:
     value = _integer(text)
     if not 0 <= value <= 1_000_000:
         raise argparse.ArgumentTypeError(f"{text!r} is not within 0..1000000")
+    return value
+
+
+def _qps(text: str) -> int:
+    value = _integer(text)
+    if not 1 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not within 1..1000000")
     return value
 
 
@@ -581,6 +604,12 @@ def _doctor(args: argparse.Namespace) -> int:
     return run(args, sys.stdout, sys.stderr)
 
 
+def _restore(args: argparse.Namespace) -> int:
+    from resource_repair.tools.restore import run
+
+    return run(args, sys.stdout, sys.stderr)
+
+
 def _fake_oss(args: argparse.Namespace) -> int:
     from resource_repair.tools.fake_oss import serve
 
@@ -594,6 +623,7 @@ def _fake_oss(args: argparse.Namespace) -> int:
             args.trust_any_key,
             sys.stdout,
             sys.stderr,
+            qps_limit=args.qps_limit,
         )
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None

@@ -18,7 +18,7 @@ from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerExcept
 from aliyunsdkcore.request import CommonRequest
 
 from resource_repair.credentials import Credentials
-from resource_repair.errors import ResourceRepairError, TransientError
+from resource_repair.errors import THROTTLING_CODES, ResourceRepairError, TransientError
 from resource_repair.message import BUCKET_RESOURCE_TYPE, NonComplianceEvent, evaluation_time
 from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.rpc import CONNECT_TIMEOUT, READ_TIMEOUT, acs_client, network_reason
@@ -26,7 +26,6 @@ from resource_repair.rpc import CONNECT_TIMEOUT, READ_TIMEOUT, acs_client, netwo
 VERSION = "2020-09-07"
 SITES = {"china": "cn-shanghai", "international": "ap-southeast-1"}
 PAGE_SIZE = 100
-_THROTTLING = ("ServiceUnavailable", "Throttling", "Throttling.User", "Throttling.Api")
 # The SDK's own socket timeouts; one request never takes longer than their sum.
 _REQUEST_SECONDS = float(CONNECT_TIMEOUT + READ_TIMEOUT)
 
@@ -182,8 +181,10 @@ class ConfigClient:
             code, status = exc.get_error_code(), exc.get_http_status()
             request_id = exc.get_request_id()
             text = f"{action}: {code} (HTTP {status}, request {request_id}): {exc.get_error_msg()}"
-            if status >= 500 or code in _THROTTLING:
-                raise TransientConfigError(text) from None
+            if status >= 500 or code in THROTTLING_CODES:
+                error = TransientConfigError(text)
+                error.throttled = status in (429, 503) or code in THROTTLING_CODES
+                raise error from None
             raise ConfigApiError(text) from None
         except ClientException as exc:
             if exc.get_error_code() in ("SDK.HttpError", "SDK.TimeoutError"):

@@ -20,6 +20,23 @@ class ConfigurationError(ResourceRepairError, ValueError):
 class TransientError(ResourceRepairError):
     """Trouble that may pass: throttling, 5xx, timeouts. Worth another try."""
 
+    throttled = False
+    """The service said "slow down" (503 or 429, or a throttling code): the next try waits
+    seconds, not milliseconds, since OSS counts its limits per second."""
+
+
+# The codes with which OSS and Config ask a caller to slow down.
+THROTTLING_CODES = frozenset(
+    {
+        "MetaOperationQpsLimitExceeded",
+        "TotalQpsLimitExceeded",
+        "ServiceUnavailable",
+        "Throttling",
+        "Throttling.User",
+        "Throttling.Api",
+    }
+)
+
 
 class OssCallError(ResourceRepairError):
     """An OSS request that failed; carries what OSS said about it."""
@@ -31,6 +48,7 @@ class OssCallError(ResourceRepairError):
         super().__init__(f"{operation} failed: {http}{code} {message}".strip())
         self.operation = operation
         self.status = status
+        self.throttled = status in (429, 503) or code in THROTTLING_CODES
         self.code = code
         self.message = message
         self.request_id = request_id

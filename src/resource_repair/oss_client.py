@@ -210,9 +210,10 @@ def run_within(seconds: float, request: Callable[[], T], operation: str) -> T:
     and gives the pool its slot back), and TransientOssError is raised here. A request still
     connecting (or resolving the host) has no socket to shut down yet: it ends at its connect
     timeout, the same limit, or, should it connect just then, is sent with its answer
-    ignored. A PutBucketAcl sent before it was abandoned may still be applied by OSS. Both
-    are harmless: the write only ever makes a bucket private, and the delivery, handed back
-    to FC, starts again from a read.
+    ignored. A write sent before it was abandoned may still be applied by OSS. Both are
+    harmless: every write only ever takes public access away (an ACL, anonymous policy
+    statements, Block Public Access on), and the delivery, handed back to FC, starts again
+    from a read.
     """
     attempt = _Attempt()
     done = threading.Event()

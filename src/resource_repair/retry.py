@@ -43,13 +43,20 @@ class RetryPolicy:
     max_attempts: int = 3
     base_delay: float = 0.2
     max_delay: float = 2.0
+    throttled_delay: float = 1.0
+    """Shortest wait after a throttling answer. OSS counts its request limits per second, so
+    a retry within the same second is refused again (benchmarks/flood.py measured it)."""
     request_timeout: float = 5.0
     """Worst case of one more attempt; no retry starts unless this much time is left (the
     attempt itself keeps to the deadline by ``Deadline.cut``: a retry that only fits cut
     short is left to FC's next delivery, which gets a whole timeout)."""
 
-    def delay(self, attempt: int) -> float:
-        """Full jitter: spreads the retries of many throttled deliveries apart."""
+    def delay(self, attempt: int, *, throttled: bool = False) -> float:
+        """Full jitter, which spreads the retries of many deliveries apart; after throttling,
+        at least ``throttled_delay`` and up to twice its doubling."""
+        if throttled:
+            low = self.throttled_delay * 2 ** (attempt - 1)
+            return random.uniform(low, 2 * low)  # noqa: S311 - jitter, not cryptography
         return random.uniform(  # noqa: S311 - jitter, not cryptography
             0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         )
@@ -63,7 +70,7 @@ class RetryPolicy:
             except TransientError as exc:
                 if attempt >= self.max_attempts:
                     raise
-                wait = self.delay(attempt)
+                wait = self.delay(attempt, throttled=exc.throttled)
                 if deadline.remaining() < wait + self.request_timeout:
                     logger.warning("%s; no time left for another attempt", exc)
                     raise

@@ -77,10 +77,43 @@ _rule_ids: dict[tuple[str, str], tuple[str, ...]] = {}
 _rule_ids_lock = threading.Lock()
 
 
+# Rule ids' managed-rule identifiers, kept likewise: Config's listing of results does not
+# carry them, and the fix a bucket gets depends on them (remediators.registry). "" for a
+# rule built on no managed rule.
+_identifiers: dict[tuple[str, str], str] = {}
+
+
 def clear_rule_cache() -> None:
     """Forget resolved rule ids (tests, and a rule that no longer exists)."""
     with _rule_ids_lock:
         _rule_ids.clear()
+        _identifiers.clear()
+
+
+def with_rule_identifier(
+    config: ConfigClient, site: str, event: NonComplianceEvent
+) -> NonComplianceEvent:
+    """``event`` with its rule's managed-rule identifier, as a message would carry it, so
+    that a listed bucket gets the same fix as a delivered one. Costs one listing of the
+    account's rules per instance, and only once a rule has a bucket to fix."""
+    if event.source_identifier or not event.rule_id:
+        return event
+    key = (site, event.rule_id)
+    with _rule_ids_lock:
+        known = key in _identifiers
+    if not known:
+        _remember_identifiers(site, config.rules(), also=(event.rule_id,))
+    with _rule_ids_lock:
+        identifier = _identifiers.get(key) or None
+    return dataclasses.replace(event, source_identifier=identifier)
+
+
+def _remember_identifiers(site: str, rules: Iterable[ConfigRule], also: Iterable[str] = ()) -> None:
+    with _rule_ids_lock:
+        for rule in rules:
+            _identifiers[(site, rule.rule_id)] = rule.source_identifier or ""
+        for rule_id in also:  # not listed: a deleted rule; do not look again
+            _identifiers.setdefault((site, rule_id), "")
 
 
 @dataclasses.dataclass
@@ -164,7 +197,7 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
             config = ConfigClient(credentials, site, deadline=deadline)
             rules = _resolve_rules(config, site, settings.rule_references)
             counts = _sweep_rules(
-                config, rules, settings, context, env, deadline, fc_request_id, kept
+                config, site, rules, settings, context, env, deadline, fc_request_id, kept
             )
             result = _summary(None, counts, rules, complete=all(r.complete for r in rules))
         except Exception as exc:  # a defect of ours: a failed summary, never a crash FC replays
@@ -182,6 +215,7 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
 
 def _sweep_rules(
     config: ConfigClient,
+    site: str,
     rules: list[_RuleSweep],
     settings: Settings,
     context: object,
@@ -209,7 +243,7 @@ def _sweep_rules(
                     key = (event.bucket, event.region_id)
                     if key not in seen:
                         seen.add(key)
-                        yield rule, event
+                        yield rule, with_rule_identifier(config, site, event)
                 rule.listed_all = True
             except ConfigOutOfTimeError:
                 return
@@ -270,6 +304,7 @@ def _resolve_rules(config: ConfigClient, site: str, references: Iterable[str]) -
         except ConfigApiError as exc:
             every_rule = []
             failures = {ref: f"looking the rule up failed: {exc}" for ref in unresolved}
+        _remember_identifiers(site, every_rule)
         for reference in unresolved:
             ids = _matching(every_rule, reference)
             if ids:

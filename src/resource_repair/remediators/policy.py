@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 from typing import Protocol
 
-from resource_repair.errors import BucketNotFoundError, PermanentOssError
+from resource_repair.errors import BucketNotFoundError, PermanentOssError, TransientOssError
 from resource_repair.remediators.exemption import exempt_by_tag
 from resource_repair.remediators.policy_analysis import PolicyError, analyse, same_meaning
 from resource_repair.remediators.registry import POLICY_RULE
@@ -110,6 +110,15 @@ class PolicyRemediator:
             return _not_found(report, ids, exc, "bucket was deleted before the policy was written")
         except PermanentOssError as exc:
             return _refused(report, exc, ids)
+        except TransientOssError as exc:
+            # Reported, not raised: the write may have been applied, and a replay would then
+            # find nothing anonymous and lose the policy read here, which restore needs.
+            return _stop(
+                report.replace(policy_after=remaining),
+                ids,
+                Outcome.FAILED,
+                f"{exc}; the policy may or may not have been changed: look at it",
+            )
         # Written: every report from here says so.
         report = report.replace(policy_after=remaining)
         try:
@@ -120,6 +129,9 @@ class PolicyRemediator:
             return _refused(
                 report, exc, ids, note="the policy was written, but could not be read back"
             )
+        except TransientOssError as exc:
+            reason = f"the policy was written, but reading it back failed: {exc}"
+            return _stop(report, ids, Outcome.FAILED, reason)
         if not same_meaning(after, remaining):
             return _stop(
                 report.replace(policy_after=after),

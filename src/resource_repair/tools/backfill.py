@@ -25,7 +25,7 @@ from resource_repair.message import NonComplianceEvent
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
 from resource_repair.settings import Settings
-from resource_repair.sweep import bounded_map, remediate_one
+from resource_repair.sweep import bounded_map, remediate_one, with_rule_identifier
 
 # Time one bucket may take, retries included; far more than three requests need.
 _PER_BUCKET_SECONDS = 120.0
@@ -74,9 +74,11 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
     caller = _Caller(credentials)
 
     def buckets() -> Iterator[NonComplianceEvent]:
-        return config.non_compliant_buckets(
+        # Each with its rule's managed-rule identifier, which picks the fix, as the sweep does.
+        for event in config.non_compliant_buckets(
             rule_id, regions=plan.regions, aggregator_id=plan.aggregator_id
-        )
+        ):
+            yield with_rule_identifier(config, plan.site, event)
 
     reasons: collections.Counter[str] = collections.Counter()
 

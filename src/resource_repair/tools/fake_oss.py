@@ -49,9 +49,11 @@ def serve(
     out: TextIO,
     err: TextIO,
     stop: threading.Event | None = None,
+    *,
+    qps_limit: int | None = None,
 ) -> int:
     specs = [parse_bucket(spec) for spec in buckets]  # every mistake before the port is bound
-    backend = OssBackend()
+    backend = OssBackend(qps_limit=qps_limit)
     backend.latency = latency_ms / 1000
     backend.verify_signatures = not trust_any_key
     for name, region, acl in specs:

@@ -1,0 +1,140 @@
+"""Every failure reaches the failure topic, end to end: the event handler and the sweep
+publish through the real SMQ SDK to the fake on loopback. Also: a bucket the sweep lists
+gets the fix of its rule's managed rule, as a delivered message would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import index
+from resource_repair import sweep
+from resource_repair.testing import OssBackend, fc_context, fc_environment, mock_oss
+from resource_repair.testing.config import ConfigBackend, mock_config_api
+from resource_repair.testing.mns import MnsBackend, fake_mns_server
+from tests.conftest import BUCKET, REGION, RULE_NAME, Invoke, load_event
+
+FAILURES = "resource-repair-failures"
+REMEDIATIONS = "resource-repair-remediations"
+POLICY_RULE = "oss-bucket-policy-no-any-anonymous"
+
+
+@pytest.fixture
+def mns(function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[MnsBackend]:
+    backend = MnsBackend()
+    backend.create_topic(FAILURES)
+    backend.create_topic(REMEDIATIONS)
+    with fake_mns_server(backend) as server:
+        monkeypatch.setenv("failureTopic", FAILURES)
+        monkeypatch.setenv("mnsEndpointOverride", server.url)
+        yield backend
+        backend.release()
+
+
+@pytest.fixture
+def clouds(
+    mns: MnsBackend, monkeypatch: pytest.MonkeyPatch, waits: list[float]
+) -> Iterator[tuple[ConfigBackend, OssBackend]]:
+    for key, value in fc_environment().items():
+        monkeypatch.setenv(key, value)
+    sweep.clear_rule_cache()
+    with mock_config_api() as config, mock_oss() as oss:
+        yield config, oss
+    sweep.clear_rule_cache()
+
+
+def published(backend: MnsBackend, topic: str) -> list[dict[str, Any]]:
+    return [json.loads(message.body) for message in backend.messages(topic)]
+
+
+def run_sweep() -> dict[str, Any]:
+    result = json.loads(index.sweep(b"", fc_context(timeout=600)))
+    assert isinstance(result, dict)
+    return result
+
+
+def test_a_refused_write_is_published_by_the_event_handler(
+    mns: MnsBackend, fake_oss: OssBackend, invoke: Invoke
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    fake_oss.fail_next(1, status=403, code="AccessDenied", operation="PutBucketAcl")
+    result = invoke(load_event("noncompliance-oss-stream.txt"))
+    assert result["outcome"] == "failed"
+    [message] = published(mns, FAILURES)
+    assert (message["outcome"], message["bucket"]) == ("failed", BUCKET)
+    assert "AccessDenied" in message["reason"]
+
+
+def test_a_mistyped_exemption_is_published_and_the_bucket_left_alone(
+    mns: MnsBackend, fake_oss: OssBackend, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    monkeypatch.setenv("exemptBuckets", "Config-Snapshot")
+    result = invoke(load_event("noncompliance-oss-stream.txt"))
+    assert result["status"] == "fail"
+    [message] = published(mns, FAILURES)
+    assert "exemptBuckets" in message["reason"]
+    assert fake_oss.acl_of(BUCKET) == "public-read"
+
+
+def test_a_success_publishes_nothing_unless_remediations_are_asked_for(
+    mns: MnsBackend, fake_oss: OssBackend, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    invoke(load_event("noncompliance-oss-stream.txt"))
+    assert mns.all_messages() == []
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    monkeypatch.setenv("remediationTopic", REMEDIATIONS)
+    invoke(load_event("noncompliance-oss-stream.txt"))
+    [message] = published(mns, REMEDIATIONS)
+    assert (message["notification"], message["bucket"]) == ("remediation", BUCKET)
+
+
+def test_a_sweep_whose_settings_are_wrong_says_so_on_the_failure_topic(
+    clouds: tuple[ConfigBackend, OssBackend], mns: MnsBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("exemptBuckets", "Config-Snapshot")
+    result = run_sweep()
+    assert result["status"] == "fail"
+    [message] = published(mns, FAILURES)
+    assert message["notification"] == "sweep"
+    assert "exemptBuckets" in message["reason"]
+
+
+def test_a_sweep_with_failing_buckets_sends_one_summary(
+    clouds: tuple[ConfigBackend, OssBackend], mns: MnsBackend
+) -> None:
+    config, oss = clouds
+    rule = config.add_rule(RULE_NAME)
+    for name in ("open-one", "open-two"):
+        oss.create_bucket(name, REGION, "public-read")
+    # OSS says another account owns it: never written, and someone must look.
+    oss.create_bucket("not-ours", REGION, "public-read", owner_id="1111111111111111")
+    config.add_results(rule, ["open-one", "open-two", "not-ours"], REGION)
+    result = run_sweep()
+    assert result["outcomes"] == {"remediated": 2, "failed": 1}
+    [message] = published(mns, FAILURES)
+    assert [b["bucket"] for b in message["buckets"]] == ["not-ours"]
+
+
+def test_a_listed_bucket_gets_the_fix_of_its_rules_managed_rule(
+    clouds: tuple[ConfigBackend, OssBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Config's listing of results names no managed rule; a policy rule configured by its
+    # plain name must still get the policy fix, not the ACL one (which would report a
+    # private-ACL bucket as already private and leave its anonymous policy in place).
+    config, oss = clouds
+    rule = config.add_rule("anonymous-policy-check")
+    rule.source_identifier = POLICY_RULE
+    anyone = {"Effect": "Allow", "Principal": ["*"], "Action": ["oss:GetObject"]}
+    oss.create_bucket("leaky", REGION, "private").policy = json.dumps(
+        {"Version": "1", "Statement": [anyone]}
+    )
+    config.add_results(rule, ["leaky"], REGION)
+    monkeypatch.setenv("prepareRuleName", "anonymous-policy-check")
+    result = run_sweep()
+    assert result["outcomes"] == {"remediated": 1}
+    assert oss.policy_of("leaky") is None
