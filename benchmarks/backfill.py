@@ -7,7 +7,7 @@ costs 4 OSS requests: one read in the dry pass, then read, write and read back; 
 once), buckets per second, and the backfill process's peak memory at two sizes, to show that
 it is flat. There is no sample figure: the sample has no backfill.
 
-    python benchmarks/backfill.py [--buckets 3000] [--sequential-buckets 200] [--latency-ms 20]
+    python benchmarks/backfill.py [--buckets 5000] [--sequential-buckets 300] [--latency-ms 20]
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ def backfill(buckets: int, concurrency: int, latency_ms: float) -> tuple[float, 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--buckets", type=int, default=3_000, help="for the concurrent runs")
+    parser.add_argument("--buckets", type=int, default=5_000, help="for the concurrent runs")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="injected per request")
     parser.add_argument(
-        "--sequential-buckets", type=int, default=200, help="the slow runs use fewer"
+        "--sequential-buckets", type=int, default=300, help="the slow runs use fewer"
     )
     args = parser.parse_args()
     latency = args.latency_ms / 1000

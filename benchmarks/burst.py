@@ -7,7 +7,7 @@ injected latency, and its inverse for throughput). The sample does less (one wri
 and so is not the same work: it is shown against its own floor (1 request x latency), with
 the connections it opens, and the CPU each OSS request costs both.
 
-    python benchmarks/burst.py [--deliveries 3000] [--sample-deliveries 500] [--latency-ms 1]
+    python benchmarks/burst.py [--deliveries 5000] [--sample-deliveries 500] [--latency-ms 1]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--deliveries", type=int, default=3_000, help="through our handler")
+    parser.add_argument("--deliveries", type=int, default=5_000, help="through our handler")
     parser.add_argument(
         "--sample-deliveries", type=int, default=500, help="through the sample's port"
     )

@@ -28,6 +28,10 @@ ENDPOINT_OVERRIDE_ALLOW_PRIVATE = "ossEndpointOverrideAllowPrivate"
 CONFIG_SITE = "configSite"
 EXEMPT_TAG = "exemptTag"
 BLOCK_PUBLIC_ACCESS = "blockPublicAccess"
+MEMBER_ROLE_NAME = "memberRoleName"
+MEMBER_ACCOUNTS = "memberAccounts"
+CONFIG_AGGREGATOR_ID = "configAggregatorId"
+ANY_MEMBER = "*"
 # Cloud Config's two sites (config_api.SITES maps each to its endpoint's region).
 CONFIG_SITES = ("china", "international")
 
@@ -42,6 +46,9 @@ VARIABLES = (
     CONFIG_SITE,
     EXEMPT_TAG,
     BLOCK_PUBLIC_ACCESS,
+    MEMBER_ROLE_NAME,
+    MEMBER_ACCOUNTS,
+    CONFIG_AGGREGATOR_ID,
     *notify.VARIABLES,
 )
 # Read too, but for local runs and tests only: never set in a deployment.
@@ -93,11 +100,27 @@ class Settings:
     from the function's region (config_api.site_for_region)."""
     notify: NotifySettings = dataclasses.field(default_factory=NotifySettings)
     """Where failures and remediations are published (notify.py)."""
+    member_role_name: str | None = None
+    """Hub mode (``memberRoleName``): the RAM role assumed in a member account to remediate
+    its buckets. None, the default: another account's bucket is refused, as always."""
+    member_accounts: frozenset[str] = frozenset()
+    """The member accounts the hub may act in (``memberAccounts``); ``{"*"}``: any account
+    whose role trusts the hub. Empty unless hub mode is on."""
+    config_aggregator_id: str | None = None
+    """The sweep lists this account group's results (``configAggregatorId``), not only the
+    function's own account's."""
+
+    def may_act_in(self, owner: str) -> bool:
+        """True when hub mode is on and ``owner`` is one of its member accounts."""
+        if self.member_role_name is None:
+            return False
+        return ANY_MEMBER in self.member_accounts or owner in self.member_accounts
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read the settings; raise ConfigurationError naming the variable that is wrong."""
         allow_private = _boolean(environ, ENDPOINT_OVERRIDE_ALLOW_PRIVATE, default=False)
+        role, accounts, aggregator = _hub_mode(environ)
         references, remedies = _rule_references(environ.get(RULE_REFERENCES, ""))
         return cls(
             rule_references=references,
@@ -115,6 +138,9 @@ class Settings:
             endpoint_override_allow_private=allow_private,
             config_site=_config_site(environ.get(CONFIG_SITE, "")),
             notify=NotifySettings.from_env(environ),
+            member_role_name=role,
+            member_accounts=accounts,
+            config_aggregator_id=aggregator,
         )
 
     def remedy_for_reference(self, references: tuple[str, ...]) -> str | None:
@@ -176,6 +202,52 @@ def _exempt_tag(value: str) -> tuple[str, str | None] | None:
             f" {_TAG_KEY_CHARS} characters, a value of up to {_TAG_VALUE_CHARS})"
         )
     return key, (tag_value if sep else None)
+
+
+# RAM role names: 1 to 64 letters, digits, periods and hyphens.
+_ROLE_NAME = re.compile(r"[A-Za-z0-9.-]{1,64}")
+# Alibaba Cloud account ids (UIDs) are 16 digits.
+_ACCOUNT_ID = re.compile(r"[0-9]{16}")
+# An account group's id as the console shows it: ca-, then lowercase letters and digits.
+_AGGREGATOR_ID = re.compile(r"ca-[a-z0-9]{4,40}")
+
+
+def _hub_mode(environ: Mapping[str, str]) -> tuple[str | None, frozenset[str], str | None]:
+    """``memberRoleName``, ``memberAccounts`` and ``configAggregatorId``, checked together:
+    a role without an explicit list of accounts (``*`` included) would let any message's
+    account be acted in, so each needs the other."""
+    role = environ.get(MEMBER_ROLE_NAME, "").strip()
+    accounts = _csv(environ.get(MEMBER_ACCOUNTS, ""))
+    aggregator = environ.get(CONFIG_AGGREGATOR_ID, "").strip()
+    if role and not _ROLE_NAME.fullmatch(role):
+        raise ConfigurationError(
+            f"{MEMBER_ROLE_NAME}={_shown(role)} is not a RAM role name (1 to 64 letters,"
+            " digits, periods and hyphens; the name, not the ARN)"
+        )
+    if role and not accounts:
+        raise ConfigurationError(
+            f"{MEMBER_ROLE_NAME} is set but {MEMBER_ACCOUNTS} is not: list the member account"
+            f" ids the function may act in, or write {ANY_MEMBER!r} for any account whose role"
+            " trusts it"
+        )
+    if accounts and not role:
+        raise ConfigurationError(f"{MEMBER_ACCOUNTS} is set but {MEMBER_ROLE_NAME} is not")
+    for account in accounts:
+        if account != ANY_MEMBER and not _ACCOUNT_ID.fullmatch(account):
+            raise ConfigurationError(
+                f"{MEMBER_ACCOUNTS} entry {_shown(account)} is not an account id (16 digits)"
+                f" or {ANY_MEMBER!r}"
+            )
+    if ANY_MEMBER in accounts and len(accounts) > 1:
+        raise ConfigurationError(
+            f"{MEMBER_ACCOUNTS}: {ANY_MEMBER!r} already means any account; list ids or"
+            f" write {ANY_MEMBER!r} alone"
+        )
+    if aggregator and not _AGGREGATOR_ID.fullmatch(aggregator):
+        raise ConfigurationError(
+            f"{CONFIG_AGGREGATOR_ID}={_shown(aggregator)} is not an account group id (ca-...)"
+        )
+    return role or None, frozenset(accounts), aggregator or None
 
 
 def _config_site(value: str) -> str | None:

@@ -78,7 +78,8 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
         for event in config.non_compliant_buckets(
             rule_id, regions=plan.regions, aggregator_id=plan.aggregator_id
         ):
-            yield with_rule_identifier(config, plan.site, event)
+            # An account group's rule is not among the caller's own rules: no lookup.
+            yield event if plan.aggregator_id else with_rule_identifier(config, plan.site, event)
 
     reasons: collections.Counter[str] = collections.Counter()
 
