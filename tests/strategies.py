@@ -53,7 +53,7 @@ def _maybe(strategy: st.SearchStrategy[Any], usual: Any) -> st.SearchStrategy[An
 
 
 buckets = _mostly(
-    st.sampled_from([BUCKET, BUCKET, "other-bucket", "missing-bucket"]),
+    st.sampled_from([BUCKET, BUCKET, "other-bucket", "missing-bucket", "member-bucket"]),
     st.from_regex(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", fullmatch=True)
     | st.sampled_from(HOSTILE_TEXT)
     | st.text(max_size=80)
@@ -63,55 +63,73 @@ regions = _mostly(
     st.sampled_from([REGION, REGION, "cn-hangzhou", "xx-nowhere-9"]),
     st.sampled_from(HOSTILE_TEXT) | st.text(max_size=40) | json_values,
 )
+# Hub mode: a member account in memberAccounts, and one outside it whose role would still
+# trust the hub (so only the allow-list stands between a message and an AssumeRole).
+MEMBER = "1111222233334444"
+OUTSIDER = "9999000011112222"
 accounts = _mostly(
     st.sampled_from([ACCOUNT, int(ACCOUNT), 1.698272328540001e15]),
-    st.just("1111111111111111") | json_values,
+    st.sampled_from(["1111111111111111", MEMBER, OUTSIDER]) | json_values,
+)
+# The owner as the mutated field: the function's account, a member, an outsider, or junk.
+hub_accounts = _mostly(
+    st.sampled_from([ACCOUNT, MEMBER, int(MEMBER), OUTSIDER, int(OUTSIDER)]),
+    st.sampled_from(["1111111111111111", f"{MEMBER} ", f"0{MEMBER}", MEMBER[:-1]]) | json_values,
 )
 
 
-qualifiers = st.fixed_dictionaries(
-    {
-        "resourceId": buckets,
-        "regionId": regions,
-        "configRuleName": _maybe(json_values, RULE_NAME),
-    },
-    optional={
-        "resourceName": buckets,
-        "resourceType": _maybe(
-            st.sampled_from(["ACS::ECS::Instance", ""]) | json_values, "ACS::OSS::Bucket"
-        ),
-        "configRuleId": _maybe(json_values, RULE_ID),
-        "resourceOwnerId": accounts,
-    },
-)
-non_compliance = st.fixed_dictionaries(
-    {
-        "evaluationResultIdentifier": _mostly(
-            st.fixed_dictionaries({"evaluationResultQualifier": qualifiers}),
-            st.fixed_dictionaries({"evaluationResultQualifier": json_values}) | json_values,
-        ),
-    },
-    optional={
-        "complianceType": _maybe(json_values, "NON_COMPLIANT"),
-        "dataType": _maybe(json_values, "NonCompliantNotification"),
-        "eventType": _maybe(json_values, "ResourceCompliance"),
-        "annotation": json_values,
-        "accountId": accounts,
-        "sourceIdentifier": _maybe(
-            json_values,
-            # The managed rules with a remediation, and one without.
-            st.sampled_from(
-                [
-                    "oss-bucket-public-read-prohibited",
-                    "oss-bucket-public-write-prohibited",
-                    "oss-bucket-policy-no-any-anonymous",
-                    "oss-bucket-anonymous-prohibited",
-                ]
+def _non_compliance(
+    owners: st.SearchStrategy[Any], *, owner_always: bool = False
+) -> st.SearchStrategy[Any]:
+    """Non-compliance messages; ``owner_always``: every one names an account (accountId),
+    so that the owner is the field that varies."""
+    qualifiers = st.fixed_dictionaries(
+        {
+            "resourceId": buckets,
+            "regionId": regions,
+            "configRuleName": _maybe(json_values, RULE_NAME),
+        },
+        optional={
+            "resourceName": buckets,
+            "resourceType": _maybe(
+                st.sampled_from(["ACS::ECS::Instance", ""]) | json_values, "ACS::OSS::Bucket"
             ),
-        ),
-        "extra": json_values,
-    },
-)
+            "configRuleId": _maybe(json_values, RULE_ID),
+            "resourceOwnerId": owners,
+        },
+    )
+    return st.fixed_dictionaries(
+        {
+            "evaluationResultIdentifier": _mostly(
+                st.fixed_dictionaries({"evaluationResultQualifier": qualifiers}),
+                st.fixed_dictionaries({"evaluationResultQualifier": json_values}) | json_values,
+            ),
+            **({"accountId": owners} if owner_always else {}),
+        },
+        optional={
+            "complianceType": _maybe(json_values, "NON_COMPLIANT"),
+            "dataType": _maybe(json_values, "NonCompliantNotification"),
+            "eventType": _maybe(json_values, "ResourceCompliance"),
+            "annotation": json_values,
+            **({} if owner_always else {"accountId": owners}),
+            "sourceIdentifier": _maybe(
+                json_values,
+                # The managed rules with a remediation, and one without.
+                st.sampled_from(
+                    [
+                        "oss-bucket-public-read-prohibited",
+                        "oss-bucket-public-write-prohibited",
+                        "oss-bucket-policy-no-any-anonymous",
+                        "oss-bucket-anonymous-prohibited",
+                    ]
+                ),
+            ),
+            "extra": json_values,
+        },
+    )
+
+
+non_compliance = _non_compliance(accounts)
 other_messages = (
     st.fixed_dictionaries(
         {
@@ -126,6 +144,7 @@ other_messages = (
     | st.dictionaries(st.text(max_size=12), json_values, max_size=6)
 )
 messages = _mostly(non_compliance, other_messages)
+hub_messages = _mostly(_non_compliance(hub_accounts, owner_always=True), other_messages)
 
 
 def _b64(text: str) -> str:
@@ -133,9 +152,11 @@ def _b64(text: str) -> str:
 
 
 @st.composite
-def deliveries(draw: st.DrawFn) -> tuple[bytes, dict[str, Any] | None]:
+def deliveries(
+    draw: st.DrawFn, of: st.SearchStrategy[Any] = messages
+) -> tuple[bytes, dict[str, Any] | None]:
     """A delivery and the message inside it (None when the delivery is not a message)."""
-    message = draw(messages)
+    message = draw(of)
     text = json.dumps(message)
     form = draw(st.sampled_from(["stream", "attrs", "json", "json-plain", "plain", "broken"]))
     if form == "stream":

@@ -138,3 +138,26 @@ def test_a_listed_bucket_gets_the_fix_of_its_rules_managed_rule(
     result = run_sweep()
     assert result["outcomes"] == {"remediated": 1}
     assert oss.policy_of("leaky") is None
+
+
+def test_a_late_failure_is_still_published_inside_the_functions_timeout(
+    mns: MnsBackend, fake_oss: OssBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The remediation uses most of a 4 s function, then an SMQ that does not answer must
+    # not hold the handler past FC's timeout: the notification's time counts from the
+    # invocation's start, not from the moment the remediation ended.
+    import time
+
+    from resource_repair.testing.mns import Fault
+
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    fake_oss.latency = 0.9
+    fake_oss.fail_next(1, status=403, code="AccessDenied", operation="PutBucketAcl")
+    mns.inject(Fault.delay(30), times=5)
+    started = time.monotonic()
+    result = json.loads(
+        index.handler(load_event("noncompliance-oss-stream.txt"), fc_context(timeout=4))
+    )
+    elapsed = time.monotonic() - started
+    assert result["outcome"] == "failed"
+    assert elapsed < 4.0

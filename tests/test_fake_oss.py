@@ -395,3 +395,31 @@ def test_block_public_access_refuses_a_public_acl_or_policy(fake_oss: OssBackend
     bucket().put_bucket_acl("private")
     bucket().put_bucket_policy(PRIVATE_POLICY)
     assert (demo.acl, demo.policy) == ("private", PRIVATE_POLICY)
+
+
+def test_a_key_of_one_account_is_refused_on_another_accounts_bucket(fake_oss: OssBackend) -> None:
+    member = FakeCredentials("STS.NMemberKey0001", "MemberSecret0001", "tok", "1111222233334444")
+    fake_oss.register_credentials(member)
+    fake_oss.create_bucket("hub-bucket", "cn-hangzhou", "public-read")
+    fake_oss.create_bucket(
+        "member-bucket", "cn-hangzhou", "public-read", owner_id=member.account_id
+    )
+    assert bucket("member-bucket", creds=member).get_bucket_acl().acl == "public-read"
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        bucket("hub-bucket", creds=member).put_bucket_acl("private")
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        bucket("member-bucket").get_bucket_acl()  # the hub's own key, on the member's bucket
+    assert fake_oss.acl_of("hub-bucket") == "public-read"
+
+
+def test_a_session_does_only_what_its_session_policy_allows(fake_oss: OssBackend) -> None:
+    session = FakeCredentials("STS.NSessionKey0001", "SessionSecret0001", "tok")
+    fake_oss.register_credentials(session)
+    fake_oss.limit_session(session.access_key_id, frozenset({"oss:GetBucketInfo"}))
+    fake_oss.create_bucket("demo-bucket", "cn-hangzhou", "public-read")
+    assert bucket(creds=session).get_bucket_info().acl.grant == "public-read"
+    with pytest.raises(oss2.exceptions.AccessDenied) as caught:
+        bucket(creds=session).put_bucket_acl("private")
+    assert "oss:PutBucketAcl" in caught.value.message
+    assert fake_oss.acl_of("demo-bucket") == "public-read"
+    assert bucket().get_bucket_acl().acl == "public-read"  # an unlimited key is unaffected

@@ -155,3 +155,11 @@ def test_same_meaning_ignores_layout_only() -> None:
     assert not same_meaning('{"a": [1, 2]}', '{"a": [2, 1]}')
     assert same_meaning(None, None)
     assert not same_meaning(None, "{}")
+
+
+def test_a_star_nested_deeper_than_oss_documents_is_not_taken_for_anyone() -> None:
+    # Found by the property suite: {"ACS": {"x": "*"}} is no principal OSS documents, and
+    # removing it would delete a statement nobody can say is anonymous.
+    statement = {"Effect": "Allow", "Principal": {"ACS": {"x": "*"}}, "Action": ["oss:*"]}
+    assert not allows_anyone(statement)
+    assert allows_anyone({**statement, "Principal": {"ACS": ["*"]}})

@@ -19,7 +19,7 @@ from resource_repair.remediators.policy_analysis import PolicyError, analyse
 from resource_repair.report import Outcome
 from resource_repair.testing import fc_context, mock_oss
 from tests.conftest import BUCKET, REGION, RESULT_KEYS, load_event
-from tests.strategies import deliveries, policies, tags
+from tests.strategies import MEMBER, OUTSIDER, deliveries, hub_messages, policies, tags
 
 ORDER = {"private": 0, "public-read": 1, "public-read-write": 2}
 READS = {"GetBucketInfo", "GetBucketPolicy", "GetBucketTagging", "GetBucketPublicAccessBlock"}
@@ -36,6 +36,60 @@ CHANGES = {
     "oss-bucket-public-write-prohibited": {"acl", "block_public_access"},
     "oss-bucket-policy-no-any-anonymous": {"policy", "block_public_access"},
 }
+
+
+@pytest.mark.usefixtures("function_env", "waits")
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(delivery=deliveries(hub_messages), runtime=st.sampled_from(["python3.10", "python3.12"]))
+def test_hub_mode_never_assumes_a_role_outside_member_accounts(
+    delivery: tuple[bytes, dict[str, Any] | None],
+    runtime: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The owner account is the mutated field: whatever a message says, the only role ever
+    assumed is the one in memberAccounts, the session is narrow, and the member's bucket is
+    only ever touched with the member's session."""
+    from resource_repair import member_access
+    from resource_repair.testing import DEFAULT_ACCOUNT_ID, DEFAULT_CREDENTIALS, fc_environment
+    from resource_repair.testing.sts import mock_sts
+
+    event, _ = delivery
+    if runtime == "python3.12":
+        for key, value in fc_environment().items():
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("memberRoleName", "resource-repair-member")
+    monkeypatch.setenv("memberAccounts", MEMBER)
+    member_access.SESSIONS.clear()
+    hub_role = f"acs:ram::{DEFAULT_ACCOUNT_ID}:role/resource-repair-oss-acl"
+    with mock_oss() as oss, mock_sts() as sts:
+        sts.register(DEFAULT_CREDENTIALS, hub_role.replace(":role/", ":assumed-role/") + "/f")
+        for account in (MEMBER, OUTSIDER, "1111111111111111"):
+            sts.add_role(account, "resource-repair-member", hub_role)
+        sts.serve_oss(oss)
+        oss.create_bucket(BUCKET, REGION, "public-read")
+        oss.create_bucket("member-bucket", REGION, "public-read", owner_id=MEMBER)
+        oss.create_bucket("other-bucket", REGION, "public-read", owner_id=OUTSIDER)
+
+        result = json.loads(index.handler(event, fc_context(runtime)))
+
+        event_outcome(result["outcome"])
+        assert {c.role_arn for c in sts.assumed} <= {
+            f"acs:ram::{MEMBER}:role/resource-repair-member"
+        }
+        for call in sts.assumed:
+            assert call.duration == "900"
+            assert call.policy is not None
+            [statement] = json.loads(call.policy)["Statement"]
+            assert statement["Resource"] == [f"acs:oss:*:{MEMBER}:*"]
+        # A message may lie about the owner: the member's session then reaches another
+        # account's bucket, and OSS refuses it (AccessDenied), as the fake does.
+        member_keys = {c.access_key_id for c in sts.issued()}
+        for call in oss.calls:
+            bucket = oss.buckets.get(call.bucket or "")
+            if call.signed_with in member_keys and bucket is not None:
+                assert bucket.owner_id == MEMBER or call.code == "AccessDenied"
+        assert oss.acl_of("other-bucket") == "public-read"  # the outsider's, never written
+    member_access.SESSIONS.clear()
 
 
 @pytest.mark.usefixtures("function_env", "waits")

@@ -67,3 +67,17 @@ def test_the_handler_backs_off_from_osss_throttling(
     assert result["outcome"] == "remediated"
     assert len(waits) == 1
     assert waits[0] >= 1.0
+
+
+def test_the_worst_case_holds_every_wait_a_throttled_call_can_make(waits: list[float]) -> None:
+    # The sweep starts a bucket only when its worst case fits: it must cover the longest waits.
+    policy = RetryPolicy(max_attempts=4, request_timeout=1)
+    for _ in range(50):
+        waits.clear()
+
+        def operation() -> None:
+            raise _throttled()
+
+        with pytest.raises(TransientOssError):
+            policy.call(operation, Deadline(600))
+        assert sum(waits) + 4 * 1 <= policy.worst_case()

@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 from resource_repair import notify, settings, sweep
-from resource_repair.config_api import SWEEP_PERMISSIONS
+from resource_repair.config_api import AGGREGATE_SWEEP_PERMISSIONS, SWEEP_PERMISSIONS
+from resource_repair.member_access import HUB_PERMISSIONS
 from resource_repair.remediator import AclRemediator
 from resource_repair.remediators import public_access_block, registry
 from resource_repair.remediators.policy import PolicyRemediator
@@ -142,6 +143,8 @@ SWITCHES: dict[str, dict[str, str]] = {
     },
     "exemptTag": {"exemptTag": "public-on-purpose"},
     "blockPublicAccess": {"blockPublicAccess": "true"},
+    "memberRoleName": {"memberRoleName": "resource-repair-member", "memberAccounts": "*"},
+    "configAggregatorId": {"configAggregatorId": "ca-a4e6626a7a8c0046"},
 }
 COMBINATIONS = [
     tuple(name for i, name in enumerate(SWITCHES) if mask >> i & 1)
@@ -149,19 +152,20 @@ COMBINATIONS = [
 ]
 
 
-def switched_on(names: tuple[str, ...]) -> str:
-    """template.yml with the ``# [name]`` blocks of ``names`` uncommented, as the README
-    tells the reader to do."""
-    lines = TEXT.splitlines(keepends=True)
+def switched_on(names: tuple[str, ...], text: str = TEXT) -> str:
+    """template.yml (or ``text``) with the ``# [name]`` blocks of ``names`` uncommented,
+    as the README tells the reader to do."""
+    lines = text.splitlines(keepends=True)
     out: list[str] = []
     block: str | None = None
     for line in lines:
         marker = re.match(r"\s*# \[(\w+)\]", line)
         if marker:
             block = marker[1]
-        elif block is not None and re.match(r"\s*# - ", line):
+        elif block is not None and re.match(r"\s*# (- |  )", line):
+            # A list item, or the continuation of one (a whole policy statement).
             if block in names:
-                line = line.replace("# - ", "- ", 1)
+                line = line.replace("# ", "", 1)
         else:
             block = None
         out.append(line)
@@ -179,13 +183,31 @@ def test_each_documented_combination_grants_exactly_what_its_settings_use(
     names: tuple[str, ...],
 ) -> None:
     raw = yaml.safe_load(switched_on(names))
+    for name in names:  # the template's variables set as the comments say
+        raw["vars"].update({k: v for k, v in SWITCHES[name].items() if k in raw["vars"]})
     props = resolve_variables(raw["services"]["resource_repair"], raw["vars"])["props"]
     environment = dict(props["function"]["environmentVariables"])
     for name in names:
         environment.update(SWITCHES[name])
+    parsed = Settings.from_env(environment)
     statements = [s for p in props["service"]["role"]["policies"] for s in p["statement"]]
     oss = {a for s in statements for a in s["Action"] if a.startswith("oss:")}
-    assert oss == registry.required_actions(Settings.from_env(environment))
+    assert oss == registry.required_actions(parsed)
+    config = {a for s in statements for a in s["Action"] if a.startswith("config:")}
+    aggregate = AGGREGATE_SWEEP_PERMISSIONS if parsed.config_aggregator_id else ()
+    assert config == {*SWEEP_PERMISSIONS, *aggregate}
+    # sts:AssumeRole only in hub mode, and only on the member role's name.
+    sts = [s for s in statements if any(a.startswith("sts:") for a in s["Action"])]
+    if parsed.member_role_name is None:
+        assert sts == []
+    else:
+        assert sts == [
+            {
+                "Effect": "Allow",
+                "Action": list(HUB_PERMISSIONS),
+                "Resource": [f"acs:ram::*:role/{parsed.member_role_name}"],
+            }
+        ]
     # Both functions share the one role (the sweep's entry aliases the same service).
     sweep_props = raw["services"]["resource_repair_sweep"]["props"]
     assert (

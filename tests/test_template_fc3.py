@@ -289,6 +289,38 @@ def test_list_variables_offer_the_same_options_in_both_templates(name: str) -> N
     assert _list_block(TEXT3, name) == _list_block(text2, name)
 
 
+_SWITCH = re.compile(r"#\s*\[(\w+)\]")
+
+
+def _switch_blocks(text: str) -> dict[str, list[str]]:
+    """Every commented-out option, `# [name] ...` and the YAML commented out under it,
+    dedented and with the account expression in one spelling, by name and place."""
+    blocks: dict[str, list[str]] = {}
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        match = _SWITCH.search(line)
+        if match is None:
+            continue
+        body = []
+        for following in lines[number + 1 :]:
+            content = following.strip()
+            # YAML under the switch: "# - item" or "#   key: value"; prose or code ends it.
+            if not re.match(r"#( -|  )", content):
+                break
+            body.append(content[1:])
+        indent = min((len(b) - len(b.lstrip()) for b in body), default=0)
+        key = f"{match[1]}:{body[0].strip() if body else ''}"
+        blocks[key] = [same_account(b[indent:]) for b in body]
+    return blocks
+
+
+def test_the_commented_out_options_are_the_same_in_both_templates() -> None:
+    """The options a user switches on by uncommenting (role actions, role statements) exist
+    in both files with the same content."""
+    text2 = (ROOT / "template.yml").read_text(encoding="utf-8")
+    assert _switch_blocks(TEXT3) == _switch_blocks(text2)
+
+
 def test_a_drifted_template_would_be_caught() -> None:
     """The agreement checks compare content, not the file: one more statement or variable
     in template.yml than here is a difference they report."""

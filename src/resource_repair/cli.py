@@ -232,6 +232,17 @@ def _parser() -> argparse.ArgumentParser:
         help="only this account's buckets (default: yours, from STS GetCallerIdentity)",
     )
     backfill.add_argument(
+        "--member-role",
+        metavar="NAME",
+        help="reach member accounts' buckets by assuming this role (template.member.yml)",
+    )
+    backfill.add_argument(
+        "--member-accounts",
+        metavar="IDS",
+        help="with --member-role: the member account ids, comma-separated, or '*'"
+        " (default: the template's memberAccounts)",
+    )
+    backfill.add_argument(
         "-t", "--template", default=DEFAULT_TEMPLATE, help="exemptBuckets etc. from here"
     )
     _env_option(backfill)
@@ -581,6 +592,8 @@ def _backfill(args: argparse.Namespace) -> int:
         report_path=report_path,
         reevaluate=args.reevaluate,
         config_endpoint=args.config_endpoint,
+        member_role=args.member_role,
+        member_accounts=args.member_accounts,
     )
     try:
         return run_backfill(plan, credentials, sys.stdout, sys.stderr)

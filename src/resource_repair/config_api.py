@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,12 +31,8 @@ _REQUEST_SECONDS = float(CONNECT_TIMEOUT + READ_TIMEOUT)
 # The Config actions the sweep function calls with the service role. The template's role
 # grants exactly these (beside AclRemediator.PERMISSIONS); a test keeps the two in step.
 SWEEP_PERMISSIONS = ("config:ListConfigRules", "config:ListConfigRuleEvaluationResults")
-
-# aliyunsdkcore logs every request's parameters at DEBUG, SecurityToken and Signature
-# included: keep its DEBUG lines off, but leave a stricter level (the CLI's) alone.
-_sdk_logger = logging.getLogger("aliyunsdkcore")
-if _sdk_logger.level < logging.INFO:
-    _sdk_logger.setLevel(logging.INFO)
+# ... and, with configAggregatorId, the account group's results too.
+AGGREGATE_SWEEP_PERMISSIONS = ("config:ListAggregateConfigRuleEvaluationResults",)
 
 
 class ConfigApiError(ResourceRepairError):

@@ -1,10 +1,10 @@
 """What ``index.handler`` does with one delivery: decode, classify, match, check, remediate.
 
 Every step that can refuse a message does so before any request is made, and every
-refusal is a Report with a reason. Only transient OSS trouble escapes as an exception, on
-purpose: FC's asynchronous invocation then delivers the message again. Either way the
-handler ends, its audit line written, before FC's timeout: every OSS attempt keeps to the
-Deadline (see oss_client.BucketClient).
+refusal is a Report with a reason. Only transient OSS (or, in hub mode, STS) trouble
+escapes as an exception, on purpose: FC's asynchronous invocation then delivers the message
+again. Either way the handler ends, its audit line written, before FC's timeout: every OSS
+attempt keeps to the Deadline (see oss_client.BucketClient).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def handle(event: object, context: object, environ: Mapping[str, str] | None = N
     fc_request_id = context_text(context, "request_id")
     timeout = function_timeout(context, _DEFAULT_TIMEOUT)
     deadline = Deadline(timeout - _RETURN_MARGIN)
+    notify_deadline = Deadline(timeout - _NOTIFY_MARGIN)
     log_received(event)
     form = None
     # The bucket the delivery is about, once it is known: a delivery handed back to FC
@@ -84,9 +85,7 @@ def handle(event: object, context: object, environ: Mapping[str, str] | None = N
     write_audit(report, fc_request_id, form=form)
     # A handed-back delivery (the raise above) is not published: FC retries it, and once
     # FC gives up its failure destination tells the same topic.
-    notify_outcome(
-        report, context, env, fc_request_id, Deadline(timeout - _NOTIFY_MARGIN), form=form
-    )
+    notify_outcome(report, context, env, fc_request_id, notify_deadline, form=form)
     return report.to_json()
 
 

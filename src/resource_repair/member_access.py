@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import logging
 import re
 import threading
 import time
@@ -27,6 +26,8 @@ from resource_repair.redaction import protect_logs
 from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.rpc import CONNECT_TIMEOUT, READ_TIMEOUT, acs_client, network_reason
 
+HUB_PERMISSIONS = ("sts:AssumeRole",)
+"""What hub mode adds to the function's role, on ``acs:ram::*:role/<memberRoleName>`` only."""
 STS_VERSION = "2015-04-01"
 STS_DOMAIN = "sts.aliyuncs.com"
 SESSION_SECONDS = 900
@@ -172,8 +173,12 @@ def assume_role(
     domain = endpoint or STS_DOMAIN
 
     def once() -> MemberSession:
-        if deadline.remaining() < 1.0:
-            raise TransientStsError("AssumeRole", None, "OutOfTime", "no time left", "")
+        # The SDK's own timeouts bound the request, not the deadline: start none that
+        # might not end in time (the delivery then goes back to FC, the bucket to the sweep).
+        if deadline.remaining() < _REQUEST_SECONDS:
+            raise TransientStsError(
+                "AssumeRole", None, "OutOfTime", "no time left for another request", ""
+            )
         return _assume_once(client, domain, arn, account_id, document, name, http=bool(endpoint))
 
     return policy.call(once, deadline)
@@ -208,7 +213,9 @@ def _assume_once(
             raise TransientStsError(
                 "AssumeRole", None, "ConnectionFailed", f"cannot reach {domain}: {reason}", ""
             ) from None
-        raise MemberAccessError(arn, exc.get_error_code() or "", exc.get_error_msg() or "") from None
+        raise MemberAccessError(
+            arn, exc.get_error_code() or "", exc.get_error_msg() or ""
+        ) from None
     return _session(arn, account_id, body)
 
 
@@ -223,7 +230,9 @@ def _session(arn: str, account_id: str, body: bytes | str) -> MemberSession:
         )
         expires = _expiration(str(granted["Expiration"]))
     except (ValueError, KeyError, TypeError):
-        raise MemberAccessError(arn, "BadAnswer", "STS's answer has no usable credentials") from None
+        raise MemberAccessError(
+            arn, "BadAnswer", "STS's answer has no usable credentials"
+        ) from None
     # The secret and token, not the AccessKeyId: the audit line names the session by it.
     protect_logs((credentials.access_key_secret, credentials.security_token))
     return MemberSession(account_id, arn, credentials, expires)
@@ -238,3 +247,11 @@ def _expiration(text: str) -> float:
 def sts_policy(max_attempts: int) -> RetryPolicy:
     """Retries for AssumeRole: as many as OSS calls get, each bounded by the SDK's timeouts."""
     return RetryPolicy(max_attempts=max_attempts, request_timeout=_REQUEST_SECONDS)
+
+
+def worst_case_seconds(max_attempts: int) -> float:
+    """The longest one AssumeRole may take, retries and backoff included (the sweep keeps
+    this much time for a bucket of a member account whose session is not cached yet)."""
+    policy = sts_policy(max_attempts)
+    waits = sum(policy.throttled_delay * float(2**attempt) for attempt in range(max_attempts - 1))
+    return max_attempts * policy.request_timeout + 2 * waits

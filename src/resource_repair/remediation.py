@@ -9,13 +9,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from resource_repair.credentials import resolve_credentials
+from resource_repair.credentials import Credentials, resolve_credentials
+from resource_repair.member_access import SESSIONS, MemberAccessError, MemberSession, sts_policy
 from resource_repair.message import NonComplianceEvent
-from resource_repair.remediators.registry import Remedy, dispatch, read_rule_selected
+from resource_repair.remediators.registry import (
+    Remedy,
+    dispatch,
+    read_rule_selected,
+    required_actions,
+)
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.settings import ENDPOINT_OVERRIDE, EXEMPT_BUCKETS, Settings
-from resource_repair.validation import check_event
+from resource_repair.validation import check_event, member_owner
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +39,8 @@ def remediate_event(
     """Check the event, then run its rule's remediation on the bucket. Raises
     InvalidEventError before any request when the event fails a check, and
     TransientOssError when OSS stays unavailable."""
-    check_event(event, account_id)
+    # An owner outside memberAccounts is refused here, before any request (STS included).
+    check_event(event, account_id, settings.may_act_in if settings.member_role_name else None)
     chosen = dispatch(event.source_identifier, event.rule_references, settings)
     target = Report(
         Outcome.EXEMPT,
@@ -52,6 +59,16 @@ def remediate_event(
         return target.replace(
             outcome=Outcome.FAILED, reason="no credentials: the function has no role"
         )
+    session: MemberSession | None = None
+    owner = member_owner(event, account_id)
+    if owner is not None:
+        # Hub mode (check_event let the owner through): a narrow session in that account.
+        try:
+            session = _member_session(credentials, owner, settings, context, deadline)
+        except MemberAccessError as exc:
+            return target.replace(outcome=Outcome.FAILED, reason=f"{exc}; no OSS request made")
+        credentials = session.credentials
+        account_id = owner
 
     # Imported here, not at the top: oss2 costs a few hundred milliseconds to import, and
     # most messages on a shared topic are ignored before they need it.
@@ -95,10 +112,40 @@ def remediate_event(
     report = remediator.remediate(
         event.bucket, event.region_id, event.rule_label, evaluated_at=event.evaluated_at
     ).replace(remedy=chosen.identifier)
-    if not settings.block_public_access:
+    if settings.block_public_access:
+        if report.outcome is Outcome.DRY_RUN:
+            report = report.replace(
+                reason=f"{report.reason}; would then switch on Block Public Access"
+            )
+        elif report.outcome is Outcome.REMEDIATED:
+            report = block_public_access(client, policy, deadline, report)
+    return _in_member(report, session)
+
+
+def _member_session(
+    hub: Credentials, owner: str, settings: Settings, context: object, deadline: Deadline
+) -> MemberSession:
+    assert settings.member_role_name is not None  # may_act_in is False without it
+    function = getattr(context, "function", None)
+    name = getattr(function, "name", None)
+    return SESSIONS.get(
+        hub,
+        owner,
+        settings.member_role_name,
+        required_actions(settings),
+        function_name=name if isinstance(name, str) else None,
+        deadline=deadline,
+        policy=sts_policy(settings.max_attempts),
+    )
+
+
+def _in_member(report: Report, session: MemberSession | None) -> Report:
+    """The report, naming the member account, the role and the session's AccessKeyId (never
+    its secret), so that the member's ActionTrail can be matched to this audit line."""
+    if session is None:
         return report
-    if report.outcome is Outcome.DRY_RUN:
-        return report.replace(reason=f"{report.reason}; would then switch on Block Public Access")
-    if report.outcome is Outcome.REMEDIATED:
-        return block_public_access(client, policy, deadline, report)
-    return report
+    return report.replace(
+        owner_account=session.account_id,
+        assumed_role=session.role_arn,
+        session_key_id=session.credentials.access_key_id,
+    )

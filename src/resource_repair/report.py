@@ -64,6 +64,13 @@ class Report:
     public_access_block_before: bool | None = None
     """Block Public Access as read before blockPublicAccess switched it on."""
     public_access_block_after: bool | None = None
+    owner_account: str | None = None
+    """Hub mode: the member account the bucket was remediated in (member_access)."""
+    assumed_role: str | None = None
+    """Hub mode: the member role's ARN the session was assumed from."""
+    session_key_id: str | None = None
+    """Hub mode: the session's AccessKeyId (never its secret), which the member's
+    ActionTrail records beside every call, so the two trails can be matched."""
 
     def __post_init__(self) -> None:
         # Every path that makes a Report (function, backfill, sweep) gets a bounded rule.
@@ -102,6 +109,9 @@ class Report:
             ),
             "public_access_block_before": self.public_access_block_before,
             "public_access_block_after": self.public_access_block_after,
+            "owner_account": self.owner_account,
+            "assumed_role": self.assumed_role,
+            "session_key_id": self.session_key_id,
         }
 
     def to_json(self) -> str:

@@ -61,6 +61,15 @@ class RetryPolicy:
             0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         )
 
+    def worst_case(self) -> float:
+        """The longest ``call`` can take: every attempt at its timeout, every wait at its
+        longest (a throttled one's)."""
+        waits = sum(
+            max(2.0 * self.throttled_delay * 2.0 ** (attempt - 1), self.max_delay)
+            for attempt in range(1, self.max_attempts)
+        )
+        return self.max_attempts * self.request_timeout + waits
+
     def call(self, operation: Callable[[], T], deadline: Deadline) -> T:
         """Run ``operation``; retry a TransientError while attempts and time remain."""
         attempt = 1

@@ -7,6 +7,7 @@ Importing this module does not import aliyunsdkcore; building a client does.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -28,6 +29,11 @@ def acs_client(credentials: Credentials, region: str) -> Any:
     from aliyunsdkcore.client import AcsClient
 
     protect_logs(credentials.secrets)
+    # aliyunsdkcore logs every request's parameters at DEBUG, SecurityToken and Signature
+    # included: keep its DEBUG lines off, but leave a stricter level (the CLI's) alone.
+    sdk_logger = logging.getLogger("aliyunsdkcore")
+    if sdk_logger.level < logging.INFO:
+        sdk_logger.setLevel(logging.INFO)
     credential: Any = (
         StsTokenCredential(
             credentials.access_key_id, credentials.access_key_secret, credentials.security_token

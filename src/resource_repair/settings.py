@@ -114,7 +114,10 @@ class Settings:
         """True when hub mode is on and ``owner`` is one of its member accounts."""
         if self.member_role_name is None:
             return False
-        return ANY_MEMBER in self.member_accounts or owner in self.member_accounts
+        if ANY_MEMBER in self.member_accounts:
+            # Any account, but an account id all the same: it goes into a role ARN.
+            return _ACCOUNT_ID.fullmatch(owner) is not None
+        return owner in self.member_accounts
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

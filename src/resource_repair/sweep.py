@@ -37,13 +37,14 @@ from resource_repair.config_api import (
 from resource_repair.credentials import resolve_credentials
 from resource_repair.errors import ConfigurationError, InvalidEventError, TransientError
 from resource_repair.invocation import context_text, function_region, function_timeout
+from resource_repair.member_access import worst_case_seconds
 from resource_repair.message import NonComplianceEvent
 from resource_repair.notify import Notifier, NotifySettings
 from resource_repair.redaction import protect_logs
 from resource_repair.remediation import remediate_event
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline, RetryPolicy
-from resource_repair.settings import RULE_REFERENCES, Settings
+from resource_repair.settings import CONFIG_AGGREGATOR_ID, RULE_REFERENCES, Settings
 
 logger = logging.getLogger(__name__)
 audit_logger = logging.getLogger("resource_repair.audit")
@@ -152,6 +153,8 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
     env = os.environ if environ is None else environ
     timeout = function_timeout(context, _DEFAULT_TIMEOUT)
     deadline = Deadline(timeout - _RETURN_MARGIN - _NOTIFY_SECONDS, _clock)
+    # The notifications' own end, counted from the start like the sweep's: never past FC's.
+    notify_deadline = Deadline(timeout - _RETURN_MARGIN, _clock)
     fc_request_id = context_text(context, "request_id")
     region = function_region(context, env)
     started = _clock()
@@ -173,7 +176,7 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
             region,
             context_text(context, "account_id"),
         )
-        notifier.report_sweep(result, [], Deadline(timeout - _RETURN_MARGIN, _clock), fc_request_id)
+        notifier.report_sweep(result, [], notify_deadline, fc_request_id)
         return output
     credentials = resolve_credentials(context, env)
     site = settings.config_site or site_for_region(region)
@@ -195,7 +198,10 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
         counts: collections.Counter[str] = collections.Counter()
         try:
             config = ConfigClient(credentials, site, deadline=deadline)
-            rules = _resolve_rules(config, site, settings.rule_references)
+            if settings.config_aggregator_id:
+                rules = _aggregate_rules(settings.rule_references)
+            else:
+                rules = _resolve_rules(config, site, settings.rule_references)
             counts = _sweep_rules(
                 config, site, rules, settings, context, env, deadline, fc_request_id, kept
             )
@@ -207,9 +213,7 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
             )
     output = _finish(result, fc_request_id, started)
     if notifier.enabled:
-        notifier.report_sweep(
-            result, kept, Deadline(timeout - _RETURN_MARGIN, _clock), fc_request_id
-        )
+        notifier.report_sweep(result, kept, notify_deadline, fc_request_id)
     return output
 
 
@@ -237,13 +241,24 @@ def _sweep_rules(
             if rule.rule_id is None:
                 continue
             try:
-                for event in config.non_compliant_buckets(rule.rule_id):
+                for event in config.non_compliant_buckets(
+                    rule.rule_id, aggregator_id=settings.config_aggregator_id
+                ):
                     if deadline.remaining() < budget:
                         return  # the rest is the next sweep's
                     key = (event.bucket, event.region_id)
                     if key not in seen:
                         seen.add(key)
-                        yield rule, with_rule_identifier(config, site, event)
+                        # An account group's rule is not among the account's own rules:
+                        # its entry's `=identifier` (or the ACL fix) picks the remedy.
+                        yield (
+                            rule,
+                            (
+                                event
+                                if settings.config_aggregator_id
+                                else with_rule_identifier(config, site, event)
+                            ),
+                        )
                 rule.listed_all = True
             except ConfigOutOfTimeError:
                 return
@@ -329,6 +344,25 @@ def _resolve_rules(config: ConfigClient, site: str, references: Iterable[str]) -
     return entries
 
 
+def _aggregate_rules(references: Iterable[str]) -> list[_RuleSweep]:
+    """With configAggregatorId: the account group's rules, by their ``cr-`` ids only. A
+    group's rule is not among the account's own rules, so a name cannot be looked up the
+    way _resolve_rules does; it is reported rather than silently skipped."""
+    entries: list[_RuleSweep] = []
+    for reference in dict.fromkeys(references):
+        if reference.startswith("cr-"):
+            entries.append(_RuleSweep(reference, reference))
+        else:
+            entries.append(
+                _RuleSweep(
+                    reference,
+                    error=f"with {CONFIG_AGGREGATOR_ID}, name the account group's rule by its"
+                    f" cr- id in {RULE_REFERENCES}, not {reference[:_MAX_REFERENCE_CHARS]!r}",
+                )
+            )
+    return entries
+
+
 def _matching(rules: Iterable[ConfigRule], reference: str) -> tuple[str, ...]:
     # The event function selects a message whose rule name, id or managed-rule identifier
     # is configured; the sweep selects the same rules.
@@ -390,10 +424,11 @@ def bucket_budget(settings: Settings) -> float:
     policy = RetryPolicy(
         max_attempts=settings.max_attempts, request_timeout=settings.request_timeout
     )
-    per_call = (
-        policy.max_attempts * policy.request_timeout + (policy.max_attempts - 1) * policy.max_delay
-    )
-    return _CALLS_PER_BUCKET * per_call
+    budget = _CALLS_PER_BUCKET * policy.worst_case()
+    if settings.member_role_name:
+        # Hub mode: a member's first bucket also waits for its session (AssumeRole).
+        budget += worst_case_seconds(settings.max_attempts)
+    return budget
 
 
 def bounded_map(

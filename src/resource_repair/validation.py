@@ -8,6 +8,7 @@ the function's security token, so they are held to OSS's own rules here: a craft
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from resource_repair.errors import InvalidEventError
 from resource_repair.message import NonComplianceEvent
@@ -34,16 +35,34 @@ def check_region_id(region: str) -> None:
         raise InvalidEventError(f"{region[:80]!r} is not a valid region id")
 
 
-def check_account(event: NonComplianceEvent, function_account_id: str | None) -> None:
-    """Refuse a bucket that another account owns, when both accounts are known."""
+def member_owner(event: NonComplianceEvent, function_account_id: str | None) -> str | None:
+    """The bucket's owner when it is known to be another account than the function's."""
     owner = event.owner_account_id
     if owner and function_account_id and owner != function_account_id:
+        return owner
+    return None
+
+
+def check_account(
+    event: NonComplianceEvent,
+    function_account_id: str | None,
+    may_act_in: Callable[[str], bool] | None = None,
+) -> None:
+    """Refuse a bucket that another account owns, when both accounts are known, unless
+    hub mode names that account (``may_act_in``, Settings.may_act_in)."""
+    owner = member_owner(event, function_account_id)
+    if owner is not None and not (may_act_in is not None and may_act_in(owner)):
         raise InvalidEventError(
             f"bucket belongs to account {owner}, the function runs in {function_account_id}"
+            + (" and that account is not in memberAccounts" if may_act_in is not None else "")
         )
 
 
-def check_event(event: NonComplianceEvent, function_account_id: str | None) -> None:
+def check_event(
+    event: NonComplianceEvent,
+    function_account_id: str | None,
+    may_act_in: Callable[[str], bool] | None = None,
+) -> None:
     check_bucket_name(event.bucket)
     check_region_id(event.region_id)
-    check_account(event, function_account_id)
+    check_account(event, function_account_id, may_act_in)

@@ -102,13 +102,15 @@ def _field(statement: dict[str, Any], name: str) -> Any:
     return None
 
 
-def _names_everyone(principal: Any) -> bool:
+def _names_everyone(principal: Any, *, nested: bool = False) -> bool:
     if isinstance(principal, str):
         return principal == "*"
     if isinstance(principal, list):
         return any(item == "*" for item in principal)
-    if isinstance(principal, dict):  # {"ACS": "*"}-style, as some tools write it
-        return any(_names_everyone(value) for value in principal.values())
+    if isinstance(principal, dict) and not nested:  # {"ACS": "*"}-style, as some tools write it
+        # One level only: a shape OSS does not document is not taken to mean "anyone",
+        # since that would delete a statement nobody can say is anonymous.
+        return any(_names_everyone(value, nested=True) for value in principal.values())
     return False
 
 

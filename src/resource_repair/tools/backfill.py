@@ -20,7 +20,7 @@ from typing import IO, TextIO
 from resource_repair.audit import audit_record
 from resource_repair.config_api import ConfigClient
 from resource_repair.credentials import Credentials
-from resource_repair.errors import ResourceRepairError
+from resource_repair.errors import ConfigurationError, ResourceRepairError
 from resource_repair.message import NonComplianceEvent
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
@@ -57,6 +57,42 @@ class Backfill:
     report_path: Path | None = None
     reevaluate: bool = False
     config_endpoint: str | None = None
+    member_role: str | None = None
+    """``--member-role``: reach member accounts' buckets through this role, as the hub
+    function does, with the caller's credentials as the hub (the operator role)."""
+    member_accounts: str | None = None
+    """``--member-accounts``: the account ids (or ``*``) it may act in; default: the
+    template's memberAccounts."""
+
+
+def with_member_role(plan: Backfill) -> Settings:
+    """The plan's settings in hub mode when ``--member-role`` is given, checked as the
+    function checks its own (a role needs an explicit list of accounts, ``*`` included)."""
+    if plan.member_role is None:
+        return plan.settings
+    from resource_repair.settings import MEMBER_ACCOUNTS, MEMBER_ROLE_NAME
+
+    accounts = plan.member_accounts
+    if accounts is None:
+        accounts = ",".join(sorted(plan.settings.member_accounts))
+    if not accounts:
+        raise BackfillError(
+            "--member-role needs the member accounts: --member-accounts ID,ID (or '*' for"
+            " any account whose role trusts you), or memberAccounts in the template"
+        )
+    try:
+        parsed = Settings.from_env({MEMBER_ROLE_NAME: plan.member_role, MEMBER_ACCOUNTS: accounts})
+    except ConfigurationError as exc:
+        raise BackfillError(
+            str(exc)
+            .replace(MEMBER_ROLE_NAME, "--member-role")
+            .replace(MEMBER_ACCOUNTS, "--member-accounts")
+        ) from None
+    return dataclasses.replace(
+        plan.settings,
+        member_role_name=parsed.member_role_name,
+        member_accounts=parsed.member_accounts,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +105,7 @@ class _Caller:
 def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: TextIO) -> int:
     if plan.rule_name and plan.aggregator_id:
         raise BackfillError("with --aggregator-id, name the rule with --rule-id")
+    plan = dataclasses.replace(plan, settings=with_member_role(plan))
     config = ConfigClient(credentials, plan.site, endpoint=plan.config_endpoint)
     rule_id = plan.rule_id or config.rule_id_by_name(str(plan.rule_name))
     caller = _Caller(credentials)

@@ -16,6 +16,7 @@ import argparse
 import collections
 import dataclasses
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -66,6 +67,21 @@ class Changes:
     """(before, after); after None: the remediation deleted the policy."""
     public_access_block: bool = False
     """True when the remediation switched Block Public Access on."""
+    account: str | None = None
+    """The member account the bucket belongs to, when a hub remediated it through an
+    assumed role (the audit line says so); None: the caller's own account."""
+
+    def actions(self) -> tuple[str, ...]:
+        """The OSS actions restoring these changes calls: the member session asks for
+        these and no more."""
+        actions = ["oss:GetBucketInfo"]
+        if self.acl is not None:
+            actions.append("oss:PutBucketAcl")
+        if self.policy is not None:
+            actions += ["oss:GetBucketPolicy", "oss:PutBucketPolicy"]
+        if self.public_access_block:
+            actions += ["oss:GetBucketPublicAccessBlock", "oss:PutBucketPublicAccessBlock"]
+        return tuple(actions)
 
     def empty(self) -> bool:
         return self.acl is None and self.policy is None and not self.public_access_block
@@ -106,6 +122,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="restore only this bucket (repeat for more)",
     )
+    parser.add_argument(
+        "--member-role",
+        metavar="NAME",
+        help="reach member accounts' buckets (audit lines of a hub) by assuming this role",
+    )
     parser.add_argument("--profile", help="an `aliyun` CLI profile (default: ALIBABA_CLOUD_*)")
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)  # a local fake OSS
 
@@ -118,11 +139,31 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         endpoint = _endpoint(args.endpoint)
         buckets = read_changes(args.report, set(args.bucket))
+        member_role = _member_role(args.member_role)
         credentials = tool_credentials(args.profile)
     except (RestoreError, NoCredentialsError) as exc:
         print(f"resource-repair restore: {exc}", file=err)
         return 2
-    return restore(buckets, credentials, apply=args.apply, out=out, endpoint=endpoint)
+    return restore(
+        buckets,
+        credentials,
+        apply=args.apply,
+        out=out,
+        endpoint=endpoint,
+        member_role=member_role,
+    )
+
+
+def _member_role(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from resource_repair.settings import MEMBER_ACCOUNTS, MEMBER_ROLE_NAME
+
+    try:
+        Settings.from_env({MEMBER_ROLE_NAME: value, MEMBER_ACCOUNTS: "*"})
+    except ConfigurationError:
+        raise RestoreError(f"--member-role {value[:80]!r} is not a RAM role name") from None
+    return value
 
 
 def restore(
@@ -132,20 +173,27 @@ def restore(
     apply: bool,
     out: TextIO,
     endpoint: str | None = None,
+    member_role: str | None = None,
 ) -> int:
+    """``member_role``: a bucket whose audit line names a member account is reached
+    through that account's role, as the hub function reached it."""
     from resource_repair.oss_client import BucketClient, oss_endpoint
 
     counts: collections.Counter[str] = collections.Counter()
     for changes in buckets:
         deadline = Deadline(_PER_BUCKET_SECONDS)
-        client = BucketClient(
-            credentials,
-            endpoint or oss_endpoint(changes.region, internal=False),
-            changes.bucket,
-            _REQUEST_TIMEOUT,
-            deadline=deadline,
-        )
-        outcome, reason = restore_bucket(client, changes, apply=apply, deadline=deadline)
+        reached = _credentials_for(changes, credentials, member_role, deadline)
+        if isinstance(reached, str):
+            outcome, reason = Outcome.FAILED, reached
+        else:
+            client = BucketClient(
+                reached,
+                endpoint or oss_endpoint(changes.region, internal=False),
+                changes.bucket,
+                _REQUEST_TIMEOUT,
+                deadline=deadline,
+            )
+            outcome, reason = restore_bucket(client, changes, apply=apply, deadline=deadline)
         counts[outcome] += 1
         print(f"{changes.bucket} ({changes.region}): {outcome}: {reason}", file=out)
     print(f"{'outcome':<20}{'buckets':>8}", file=out)
@@ -154,6 +202,36 @@ def restore(
             print(f"{outcome:<20}{counts[outcome]:>8}", file=out)
     print(f"{'total':<20}{sum(counts.values()):>8}", file=out)
     return 1 if any(counts[o] for o in Outcome.FAILING) else 0
+
+
+def _credentials_for(
+    changes: Changes, credentials: Credentials, member_role: str | None, deadline: Deadline
+) -> Credentials | str:
+    """The caller's credentials, or a member session for a member's bucket; a str: why
+    the bucket cannot be reached (no request made to it)."""
+    if changes.account is None:
+        return credentials
+    if member_role is None:
+        return (
+            f"the bucket belongs to member account {changes.account}: pass --member-role"
+            " to reach it through that account's role; nothing written"
+        )
+    from resource_repair.errors import TransientError
+    from resource_repair.member_access import SESSIONS, MemberAccessError, sts_policy
+
+    try:
+        session = SESSIONS.get(
+            credentials,
+            changes.account,
+            member_role,
+            changes.actions(),
+            function_name=None,
+            deadline=deadline,
+            policy=sts_policy(3),
+        )
+    except (MemberAccessError, TransientError) as exc:
+        return f"{exc}; nothing written"
+    return session.credentials
 
 
 def restore_bucket(
@@ -295,6 +373,9 @@ def _take(
     if only and bucket not in only:
         return
     changes = buckets.setdefault((bucket, region), Changes(bucket, region))
+    account = _member_account(record)
+    if account is not None:
+        changes.account = account
     acl_before, acl_after = record.get("acl_before"), record.get("acl_after")
     if acl_before in _ACLS and acl_after in _ACLS and acl_before != acl_after:
         changes.acl = (acl_before, acl_after)
@@ -310,6 +391,12 @@ def _take(
         record.get("public_access_block_after") is True
     ):
         changes.public_access_block = True
+
+
+def _member_account(record: dict[str, Any]) -> str | None:
+    """The member account an audit line says the bucket belongs to (hub mode), or None."""
+    owner = record.get("owner_account")
+    return owner if isinstance(owner, str) and re.fullmatch(r"[0-9]{16}", owner) else None
 
 
 def _endpoint(value: str | None) -> str | None:

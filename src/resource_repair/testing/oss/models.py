@@ -212,6 +212,9 @@ class OssBackend:
         """The throttle's time source; tests pass one they can move."""
         self.throttle: QpsLimit | None = None
         self.qps_limit = qps_limit
+        self.session_actions: dict[str, frozenset[str]] = {}
+        """AccessKeyId of an assumed session -> the OSS actions its session policy allows
+        (testing/sts.py fills it): any other action is refused, as OSS does."""
         self.register_credentials(DEFAULT_CREDENTIALS)
 
     @property
@@ -251,6 +254,19 @@ class OssBackend:
     def register_credentials(self, credentials: FakeCredentials) -> None:
         with self.lock:
             self.credentials[credentials.access_key_id] = credentials
+
+    def limit_session(self, access_key_id: str, actions: frozenset[str]) -> None:
+        """Allow the session ``access_key_id`` only ``actions`` (``oss:PutBucketAcl``, ...)."""
+        with self.lock:
+            self.session_actions[access_key_id] = actions
+
+    def check_session_policy(self, credentials: FakeCredentials, operation: str) -> None:
+        """Refuse an operation the key's session policy does not allow."""
+        allowed = self.session_actions.get(credentials.access_key_id)
+        if allowed is not None and f"oss:{operation}" not in allowed:
+            raise access_denied(
+                f"The session policy does not allow oss:{operation}.", Action=f"oss:{operation}"
+            )
 
     def expire_credentials(self, access_key_id: str) -> None:
         with self.lock:

@@ -110,6 +110,7 @@ def handle_request(
             if backend.verify_signatures
             else FakeCredentials(_signer(headers) or "anonymous", "")
         )
+        backend.check_session_policy(credentials, operation)
         payload = body.encode() if isinstance(body, str) else (body or b"")
         answer = _perform(backend, operation, credentials, target, headers, payload)
     except OssServiceError as error:

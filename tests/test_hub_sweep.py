@@ -1,0 +1,128 @@
+"""The sweep over an account group (configAggregatorId) in hub mode: the group's results,
+page by page, each member's buckets through the same assumed-session path as a message."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import index
+from resource_repair import member_access, sweep
+from resource_repair.testing import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_CREDENTIALS,
+    OssBackend,
+    fc_context,
+    fc_environment,
+    mock_oss,
+)
+from resource_repair.testing.config import ConfigBackend, mock_config_api
+from resource_repair.testing.sts import StsBackend, mock_sts
+from tests.conftest import REGION
+
+HUB = DEFAULT_ACCOUNT_ID
+MEMBER_A = "1111222233334444"
+MEMBER_B = "5555666677778888"
+OUTSIDER = "9999000011112222"
+MEMBER_ROLE = "resource-repair-member"
+AGGREGATOR = "ca-a4e6626a7a8c0046"
+GROUP_RULE = "cr-5a0e0066a7d3001b8b7f"
+
+
+@pytest.fixture
+def group(
+    function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, waits: list[float]
+) -> Iterator[tuple[ConfigBackend, OssBackend, StsBackend]]:
+    sweep.clear_rule_cache()
+    member_access.SESSIONS.clear()
+    for key, value in fc_environment().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("prepareRuleName", GROUP_RULE)
+    monkeypatch.setenv("memberRoleName", MEMBER_ROLE)
+    monkeypatch.setenv("memberAccounts", f"{MEMBER_A},{MEMBER_B}")
+    monkeypatch.setenv("configAggregatorId", AGGREGATOR)
+    with mock_config_api() as config, mock_oss() as oss, mock_sts() as sts:
+        sts.register(
+            DEFAULT_CREDENTIALS, f"acs:ram::{HUB}:assumed-role/resource-repair-oss-acl/sweep"
+        )
+        for account in (MEMBER_A, MEMBER_B, OUTSIDER):
+            sts.add_role(account, MEMBER_ROLE, f"acs:ram::{HUB}:role/resource-repair-oss-acl")
+        sts.serve_oss(oss)
+        yield config, oss, sts
+    member_access.SESSIONS.clear()
+    sweep.clear_rule_cache()
+
+
+def run_sweep(runtime: str = "python3.10") -> dict[str, Any]:
+    result = index.sweep(b"", fc_context(runtime, timeout=600))
+    assert isinstance(result, str)
+    parsed: dict[str, Any] = json.loads(result)
+    return parsed
+
+
+@pytest.mark.parametrize("runtime", ["python3.10", "python3.12"])
+def test_the_sweep_closes_every_members_public_bucket_across_pages(
+    group: tuple[ConfigBackend, OssBackend, StsBackend],
+    caplog: pytest.LogCaptureFixture,
+    runtime: str,
+) -> None:
+    config, oss, sts = group
+    rule = config.add_rule("group-public-read", GROUP_RULE, aggregator_id=AGGREGATOR)
+    owners = {HUB: "hub", MEMBER_A: "a", MEMBER_B: "b"}
+    for owner, prefix in owners.items():
+        names = [f"{prefix}-bucket-{i:03d}" for i in range(45)]  # 135 results: two pages
+        for name in names:
+            oss.create_bucket(name, REGION, "public-read", owner_id=owner)
+        config.add_results(rule, names, REGION, owner_id=owner)
+    oss.create_bucket("outsider-bucket", REGION, "public-read", owner_id=OUTSIDER)
+    config.add_results(rule, ["outsider-bucket"], REGION, owner_id=OUTSIDER)
+
+    with caplog.at_level(logging.DEBUG):
+        result = run_sweep(runtime)
+
+    assert result["outcomes"] == {"remediated": 135, "invalid_event": 1}
+    assert result["complete"] is True
+    assert result["status"] == "fail"  # the outsider's bucket needs someone to look
+    public = [b.name for b in oss.buckets.values() if b.acl != "private"]
+    assert public == ["outsider-bucket"]
+    listings = [c for c in config.calls if c.action == "ListAggregateConfigRuleEvaluationResults"]
+    assert len(listings) == 2
+    assert all(c.params["AggregatorId"] == AGGREGATOR for c in listings)
+    assert "ListConfigRuleEvaluationResults" not in config.operations()
+    # One session per member account for the whole sweep, none for the outsider.
+    assert sorted(c.role_arn for c in sts.assumed) == [
+        f"acs:ram::{MEMBER_A}:role/{MEMBER_ROLE}",
+        f"acs:ram::{MEMBER_B}:role/{MEMBER_ROLE}",
+    ]
+    # Each member's buckets were written with that member's session only.
+    issued = {c.account_id: c.access_key_id for c in sts.issued()}
+    for call in oss.calls:
+        owner = oss.buckets[call.bucket or ""].owner_id
+        expected = DEFAULT_CREDENTIALS.access_key_id if owner == HUB else issued[owner]
+        assert call.signed_with == expected
+    for secret in (
+        DEFAULT_CREDENTIALS.access_key_secret,
+        DEFAULT_CREDENTIALS.security_token,
+        *(c.access_key_secret for c in sts.issued()),
+        *(c.security_token for c in sts.issued()),
+    ):
+        assert secret not in caplog.text
+
+
+def test_a_rule_named_by_name_is_reported_with_an_account_group(
+    group: tuple[ConfigBackend, OssBackend, StsBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, oss, sts = group
+    monkeypatch.setenv("prepareRuleName", "group-public-read")
+    config.add_rule("group-public-read", GROUP_RULE, aggregator_id=AGGREGATOR)
+    result = run_sweep()
+    assert result["status"] == "fail"
+    [rule] = result["rules"]
+    assert "cr- id" in rule["error"]
+    assert config.calls == []
+    assert oss.calls == []
+    assert sts.assumed == []
