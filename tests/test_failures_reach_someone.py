@@ -161,3 +161,55 @@ def test_a_late_failure_is_still_published_inside_the_functions_timeout(
     elapsed = time.monotonic() - started
     assert result["outcome"] == "failed"
     assert elapsed < 4.0
+
+
+ANYONE_READS = json.dumps(
+    {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Principal": ["*"], "Action": ["oss:GetObject"]}],
+    }
+)
+
+
+def test_a_bucket_two_rules_report_gets_both_fixes_from_the_sweep(
+    clouds: tuple[ConfigBackend, OssBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Once per bucket was once too few: the read rule's ACL fix stood in for the policy
+    # rule's, and the anonymous policy stayed with a `success` summary.
+    config, oss = clouds
+    read = config.add_rule("read-rule")
+    policy = config.add_rule("policy-rule")
+    policy.source_identifier = POLICY_RULE
+    oss.create_bucket("both-bucket", REGION, "public-read").policy = ANYONE_READS
+    config.add_results(read, ["both-bucket"], REGION)
+    config.add_results(policy, ["both-bucket"], REGION)
+    monkeypatch.setenv("prepareRuleName", "read-rule,policy-rule")
+    result = run_sweep()
+    assert result["outcomes"] == {"remediated": 2}
+    assert oss.acl_of("both-bucket") == "private"
+    assert oss.policy_of("both-bucket") is None
+
+
+def test_an_account_groups_rule_without_its_managed_rule_is_reported_not_guessed(
+    clouds: tuple[ConfigBackend, OssBackend], mns: MnsBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A group's rule is not among the account's own rules, so the sweep cannot look up
+    # what it checks: the ACL fix would make a write rule's public-read website private.
+    config, oss = clouds
+    write = config.add_rule(
+        "group-write", rule_id="cr-writerule00000001", aggregator_id="ca-abcd1234"
+    )
+    write.source_identifier = "oss-bucket-public-write-prohibited"
+    oss.create_bucket("public-site", REGION, "public-read")
+    config.add_results(write, ["public-site"], REGION)
+    monkeypatch.setenv("configAggregatorId", "ca-abcd1234")
+    monkeypatch.setenv("prepareRuleName", "cr-writerule00000001")
+    result = run_sweep()
+    assert result["status"] == "fail"
+    assert "cr-writerule00000001=oss-bucket-public-read-prohibited" in result["rules"][0]["error"]
+    assert oss.acl_of("public-site") == "public-read"
+    assert [m["notification"] for m in published(mns, FAILURES)] == ["sweep"]
+    # Bound to its managed rule, the same rule is swept with the right fix.
+    monkeypatch.setenv("prepareRuleName", "cr-writerule00000001=oss-bucket-public-write-prohibited")
+    assert run_sweep()["outcomes"] == {"already_compliant": 1}
+    assert oss.acl_of("public-site") == "public-read"

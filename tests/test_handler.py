@@ -493,12 +493,26 @@ def test_the_write_rule_leaves_a_bucket_that_serves_reads_on_purpose(
 def test_the_write_rule_goes_to_private_when_the_read_rule_is_configured_too(
     fake_oss: OssBackend, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("prepareRuleName", f"{WRITE_RULE_NAME},{RULE_NAME}")
+    monkeypatch.setenv(
+        "prepareRuleName", f"{WRITE_RULE_NAME},{RULE_NAME}=oss-bucket-public-read-prohibited"
+    )
     fake_oss.create_bucket(
         BUCKET, REGION, "public-read-write", creation_date=EVALUATED_BUCKET_CREATED
     )
     result = invoke(load_event("noncompliance-write-current-plain.json"))
     assert (result["outcome"], result["acl_after"]) == ("remediated", "private")
+
+
+def test_another_plain_rule_name_does_not_make_the_write_rule_go_to_private(
+    fake_oss: OssBackend, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plain name may be the policy rule: a bucket that serves reads keeps serving them.
+    monkeypatch.setenv("prepareRuleName", f"{WRITE_RULE_NAME},my-policy-rule")
+    fake_oss.create_bucket(
+        BUCKET, REGION, "public-read-write", creation_date=EVALUATED_BUCKET_CREATED
+    )
+    result = invoke(load_event("noncompliance-write-current-plain.json"))
+    assert (result["outcome"], result["acl_after"]) == ("remediated", "public-read")
 
 
 @pytest.mark.parametrize(

@@ -107,6 +107,22 @@ def test_one_hub_remediates_its_own_and_two_members_buckets_and_refuses_a_third(
     assert "owner_account" not in results["own"]
 
 
+def test_the_logged_audit_line_names_the_session_key_id_the_member_trail_shows(
+    fake_oss: OssBackend, hub: StsBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    # For an asynchronous delivery the logged line is the only record: the redactor must
+    # mask the session's secret and token, not the AccessKeyId it is matched by.
+    caplog.set_level(logging.INFO, logger="resource_repair.audit")
+    fake_oss.create_bucket("bucket-in-a", REGION, "public-read", owner_id=MEMBER_A)
+    invoke(message("bucket-in-a", MEMBER_A))
+    [session] = hub.issued()
+    [line] = [
+        json.loads(r.getMessage()) for r in caplog.records if r.name == "resource_repair.audit"
+    ]
+    assert line["session_key_id"] == session.access_key_id
+    assert line["owner_account"] == MEMBER_A
+
+
 def test_an_account_outside_member_accounts_makes_no_request_at_all(
     fake_oss: OssBackend, hub: StsBackend
 ) -> None:

@@ -41,7 +41,7 @@ def group(
     member_access.SESSIONS.clear()
     for key, value in fc_environment().items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("prepareRuleName", GROUP_RULE)
+    monkeypatch.setenv("prepareRuleName", f"{GROUP_RULE}=oss-bucket-public-read-prohibited")
     monkeypatch.setenv("memberRoleName", MEMBER_ROLE)
     monkeypatch.setenv("memberAccounts", f"{MEMBER_A},{MEMBER_B}")
     monkeypatch.setenv("configAggregatorId", AGGREGATOR)

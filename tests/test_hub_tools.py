@@ -177,6 +177,7 @@ def test_restore_reports_a_refused_role_and_writes_nothing(
     oss.create_bucket("a-bucket-0", REGION, "private", owner_id=MEMBER_A)
     line = {
         "audit": "resource_repair",
+        "outcome": "remediated",
         "bucket": "a-bucket-0",
         "region": REGION,
         "acl_before": "public-read",

@@ -584,3 +584,19 @@ def test_notify_outcome_skips_quiet_outcomes_and_bad_settings_without_raising(
 
     assert backend.requests == 0
     assert "failureTopic='not_a_topic' is not an MNS topic name" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("account", "region"),
+    [("1698272328540001", "x.evil.example/#"), ("1698272328540001.evil.example", REGION)],
+)
+def test_the_smq_host_is_never_built_from_an_unchecked_account_or_region(
+    account: str, region: str
+) -> None:
+    # doctor builds it from a template's region: a copied template must not aim signed
+    # requests at another host.
+    from resource_repair.errors import ConfigurationError
+    from resource_repair.notify import mns_endpoint
+
+    with pytest.raises(ConfigurationError):
+        mns_endpoint(account, region)

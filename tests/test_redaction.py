@@ -27,6 +27,21 @@ def test_remembered_secrets_are_masked_anywhere() -> None:
     assert redactor.redact("id STS.keyid12345 then secret-value-123.") == f"id {MASK} then {MASK}."
 
 
+def test_a_token_quoted_once_or_twice_in_a_signed_url_is_masked() -> None:
+    # An SDK quotes the signed URL in its errors (once), and a server echoing its string to
+    # sign quotes it again: a token with "/", "+" and "=" must not survive either form.
+    from urllib.parse import quote
+
+    token = "CAIS+abc/def==token"
+    redactor = SecretRedactor()
+    redactor.remember([token])
+    once = quote(token, safe="")
+    twice = quote(once, safe="")
+    for text in (f"SecurityToken={once}&x=1", f"SecurityToken%3D{twice}%26x"):
+        assert once not in redactor.redact(text)
+        assert twice not in redactor.redact(text)
+
+
 def test_short_values_are_not_treated_as_secrets() -> None:
     redactor = SecretRedactor()
     redactor.remember(["a", "abc"])

@@ -77,7 +77,9 @@ def test_the_write_rule_goes_straight_to_private_only_with_the_read_rule_configu
     own = ("my-write-rule", "cr-1")  # the references of the write rule's message
     assert not read_rule_selected(settings(WRITE_RULE), own)
     assert not read_rule_selected(settings("my-write-rule"), own)
-    assert read_rule_selected(settings("my-write-rule,my-read-rule"), own)
+    # A plain name may be any rule: only the read rule's identifier or a binding counts.
+    assert not read_rule_selected(settings("my-write-rule,my-policy-rule"), own)
+    assert read_rule_selected(settings(f"my-write-rule,my-read-rule={READ_RULE}"), own)
     assert read_rule_selected(settings(f"{WRITE_RULE},{READ_RULE}"), own)
     assert read_rule_selected(settings(f"w={WRITE_RULE},r={READ_RULE}"), own)
     assert not read_rule_selected(settings(f"w={WRITE_RULE},p={POLICY_RULE}"), own)

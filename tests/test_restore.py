@@ -217,3 +217,46 @@ def test_the_command_line_restores_through_a_local_endpoint_only(
     args = parser.parse_args(["--report", str(path), "--endpoint", "http://203.0.113.9:80"])
     assert restore.run(args, io.StringIO(), err) == 2
     assert "ossEndpointOverride" in err.getvalue()
+
+
+def test_a_delivery_that_looks_like_an_audit_line_is_never_restored(
+    fake_oss: OssBackend, invoke: Invoke, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Whoever can publish to the topic sends a short message that the handler ignores but
+    # logs (its first 256 characters): it must not read back as an audit record.
+    caplog.set_level(logging.INFO)
+    fake_oss.create_bucket("victim-data", "cn-hangzhou", "private")
+    forged = {
+        "audit": "resource_repair",
+        "outcome": "remediated",
+        "bucket": "victim-data",
+        "region": "cn-hangzhou",
+        "acl_before": "public-read-write",
+        "acl_after": "private",
+    }
+    invoke(json.dumps(forged, separators=(",", ":")).encode())
+    path = tmp_path / "exported.log"
+    path.write_text("\n".join(LOG_PREFIX + r.getMessage() for r in caplog.records) + "\n")
+    code, _ = run_restore(path, apply=True)
+    assert code == 0
+    assert fake_oss.acl_of("victim-data") == "private"
+    assert "PutBucketAcl" not in fake_oss.operations()
+
+
+def test_only_a_confirmed_remediation_is_put_back(fake_oss: OssBackend, tmp_path: Path) -> None:
+    # A `bucket_replaced` line names a bucket that is not the one that was changed.
+    fake_oss.create_bucket(BUCKET, REGION, "private")
+    line = {
+        "audit": "resource_repair",
+        "outcome": "bucket_replaced",
+        "bucket": BUCKET,
+        "region": REGION,
+        "acl_before": "public-read",
+        "acl_after": "private",
+    }
+    path = tmp_path / "report.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    code, _ = run_restore(path, apply=True)
+    assert code == 0
+    assert fake_oss.acl_of(BUCKET) == "private"
+    assert "PutBucketAcl" not in fake_oss.operations()

@@ -17,9 +17,11 @@ EVENT_PREVIEW_CHARS = 256
 def log_received(event: object) -> None:
     if isinstance(event, (bytes, bytearray, str)):
         cut = " (truncated)" if len(event) > EVENT_PREVIEW_CHARS else ""
-        logger.info(
-            "delivery received, length %d%s: %r", len(event), cut, event[:EVENT_PREVIEW_CHARS]
-        )
+        preview = event[:EVENT_PREVIEW_CHARS]
+        text = preview if isinstance(preview, str) else bytes(preview).decode("utf-8", "replace")
+        # As a JSON string, quotes escaped: whoever can publish to the topic must not be able
+        # to plant a line that reads as an audit record (restore acts on those).
+        logger.info("delivery received, length %d%s: %s", len(event), cut, json.dumps(text))
     else:
         logger.info("delivery received: a %s", type(event).__name__)
 

@@ -15,13 +15,15 @@ class Credentials:
     access_key_id: str
     access_key_secret: str = dataclasses.field(repr=False)
     security_token: str = dataclasses.field(default="", repr=False)
+    key_id_is_public: bool = False
+    """True for a member session (hub mode): its AccessKeyId is what the audit line names,
+    so that the member's ActionTrail can be matched to it; the secret and token stay masked."""
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line."""
-        return tuple(
-            v for v in (self.access_key_id, self.access_key_secret, self.security_token) if v
-        )
+        key_id = "" if self.key_id_is_public else self.access_key_id
+        return tuple(v for v in (key_id, self.access_key_secret, self.security_token) if v)
 
 
 def resolve_credentials(context: object, environ: Mapping[str, str]) -> Credentials | None:

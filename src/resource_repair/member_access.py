@@ -227,6 +227,7 @@ def _session(arn: str, account_id: str, body: bytes | str) -> MemberSession:
             str(granted["AccessKeyId"]),
             str(granted["AccessKeySecret"]),
             str(granted["SecurityToken"]),
+            key_id_is_public=True,
         )
         expires = _expiration(str(granted["Expiration"]))
     except (ValueError, KeyError, TypeError):
@@ -234,7 +235,7 @@ def _session(arn: str, account_id: str, body: bytes | str) -> MemberSession:
             arn, "BadAnswer", "STS's answer has no usable credentials"
         ) from None
     # The secret and token, not the AccessKeyId: the audit line names the session by it.
-    protect_logs((credentials.access_key_secret, credentials.security_token))
+    protect_logs(credentials.secrets)
     return MemberSession(account_id, arn, credentials, expires)
 
 

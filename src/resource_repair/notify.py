@@ -28,7 +28,12 @@ from urllib.parse import urlsplit
 
 from resource_repair.audit import audit_record
 from resource_repair.credentials import Credentials, resolve_credentials
-from resource_repair.errors import ConfigurationError, ResourceRepairError, TransientError
+from resource_repair.errors import (
+    ConfigurationError,
+    InvalidEventError,
+    ResourceRepairError,
+    TransientError,
+)
 from resource_repair.invocation import context_text, function_region
 from resource_repair.redaction import protect_logs
 from resource_repair.report import Outcome, Report
@@ -176,8 +181,15 @@ def mns_endpoint(account_id: str, region: str) -> str:
 
     The ``-internal`` endpoint is plain HTTP only, and would carry the security token in
     clear text; the public one is TLS and reachable from FC's default network.
-    ``account_id`` and ``region`` must be validated first (they form the host name).
+    ``account_id`` and ``region`` form the host name, so they are checked here, whoever
+    calls (the notifier, or doctor with a template's region): ConfigurationError if not.
     """
+    try:
+        check_region_id(region)
+    except InvalidEventError as exc:
+        raise ConfigurationError(f"no SMQ endpoint: {exc}") from None
+    if not _ACCOUNT_ID.fullmatch(account_id):
+        raise ConfigurationError(f"no SMQ endpoint: {account_id[:40]!r} is not an account id")
     return f"https://{account_id}.mns.{region}.aliyuncs.com"
 
 

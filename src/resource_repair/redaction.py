@@ -65,8 +65,10 @@ class SecretRedactor(logging.Filter):
 
     def remember(self, secrets: Iterable[str]) -> None:
         long_enough = {s for s in secrets if len(s) >= self._MIN_SECRET_LENGTH}
-        # SDKs quote the signed URL in their errors: a token there is percent-encoded.
-        long_enough |= {quote(s, safe="") for s in long_enough}
+        # SDKs quote the signed URL in their errors: a token there is percent-encoded, and
+        # in a string to sign that a server echoes back, encoded twice.
+        once = {quote(s, safe="") for s in long_enough}
+        long_enough |= once | {quote(s, safe="") for s in once}
         values = tuple(sorted(long_enough, key=len, reverse=True))
         if values and values not in self._secret_sets:
             self._secret_sets.append(values)

@@ -42,6 +42,7 @@ from resource_repair.message import NonComplianceEvent
 from resource_repair.notify import Notifier, NotifySettings
 from resource_repair.redaction import protect_logs
 from resource_repair.remediation import remediate_event
+from resource_repair.remediators.registry import dispatch
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.settings import CONFIG_AGGREGATOR_ID, RULE_REFERENCES, Settings
@@ -65,8 +66,6 @@ _NOTIFY_SECONDS = 7.0
 # Reports kept for the notifications, each kind: they list a few buckets, and count all.
 _REPORTS_KEPT = 100
 _DEFAULT_TIMEOUT = 600.0
-# GetBucketInfo, PutBucketAcl and the read-back: the most a bucket costs.
-_CALLS_PER_BUCKET = 3
 _MAX_REFERENCE_CHARS = 256
 
 # Time source of every deadline here; tests move it instead of waiting.
@@ -199,7 +198,7 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
         try:
             config = ConfigClient(credentials, site, deadline=deadline)
             if settings.config_aggregator_id:
-                rules = _aggregate_rules(settings.rule_references)
+                rules = _aggregate_rules(settings)
             else:
                 rules = _resolve_rules(config, site, settings.rule_references)
             counts = _sweep_rules(
@@ -234,7 +233,7 @@ def _sweep_rules(
     kept_counts: collections.Counter[str] = collections.Counter()
     account_id = context_text(context, "account_id")
     region = function_region(context, environ)
-    seen: set[tuple[str, str]] = set()  # a bucket two rules report is worked on once
+    seen: set[tuple[str, str, str]] = set()  # a bucket two rules report: once per fix
 
     def listed() -> Iterator[tuple[_RuleSweep, NonComplianceEvent]]:
         for rule in rules:
@@ -246,19 +245,16 @@ def _sweep_rules(
                 ):
                     if deadline.remaining() < budget:
                         return  # the rest is the next sweep's
-                    key = (event.bucket, event.region_id)
+                    # An account group's rule is not among the account's own rules: its
+                    # entry's `=identifier` picks the remedy (_aggregate_rules).
+                    if not settings.config_aggregator_id:
+                        event = with_rule_identifier(config, site, event)
+                    # Two rules may report one bucket: once per fix, so that the ACL fix of
+                    # one rule does not stand in for the policy fix of another.
+                    key = (event.bucket, event.region_id, fix_of(event, settings))
                     if key not in seen:
                         seen.add(key)
-                        # An account group's rule is not among the account's own rules:
-                        # its entry's `=identifier` (or the ACL fix) picks the remedy.
-                        yield (
-                            rule,
-                            (
-                                event
-                                if settings.config_aggregator_id
-                                else with_rule_identifier(config, site, event)
-                            ),
-                        )
+                        yield rule, event
                 rule.listed_all = True
             except ConfigOutOfTimeError:
                 return
@@ -344,23 +340,35 @@ def _resolve_rules(config: ConfigClient, site: str, references: Iterable[str]) -
     return entries
 
 
-def _aggregate_rules(references: Iterable[str]) -> list[_RuleSweep]:
-    """With configAggregatorId: the account group's rules, by their ``cr-`` ids only. A
-    group's rule is not among the account's own rules, so a name cannot be looked up the
-    way _resolve_rules does; it is reported rather than silently skipped."""
+def _aggregate_rules(settings: Settings) -> list[_RuleSweep]:
+    """With configAggregatorId: the account group's rules, by their ``cr-`` ids, each bound
+    to its managed rule (``cr-...=oss-bucket-...``). A group's rule is not among the
+    account's own rules, so neither its name nor the managed rule it is built on can be
+    looked up the way _resolve_rules does: without the binding every bucket would get the
+    ACL fix, whatever the rule checks. An entry that lacks either is reported, not skipped."""
     entries: list[_RuleSweep] = []
-    for reference in dict.fromkeys(references):
-        if reference.startswith("cr-"):
-            entries.append(_RuleSweep(reference, reference))
-        else:
-            entries.append(
-                _RuleSweep(
-                    reference,
-                    error=f"with {CONFIG_AGGREGATOR_ID}, name the account group's rule by its"
-                    f" cr- id in {RULE_REFERENCES}, not {reference[:_MAX_REFERENCE_CHARS]!r}",
-                )
+    for reference in dict.fromkeys(settings.rule_references):
+        shown = reference[:_MAX_REFERENCE_CHARS]
+        if not reference.startswith("cr-"):
+            error = (
+                f"with {CONFIG_AGGREGATOR_ID}, name the account group's rule by its"
+                f" cr- id in {RULE_REFERENCES}, not {shown!r}"
             )
+        elif settings.remedy_for_reference((reference,)) is None:
+            error = (
+                f"with {CONFIG_AGGREGATOR_ID}, say which managed rule {shown} is built on:"
+                f" {shown}=oss-bucket-public-read-prohibited (or another) in {RULE_REFERENCES}"
+            )
+        else:
+            entries.append(_RuleSweep(reference, reference))
+            continue
+        entries.append(_RuleSweep(reference, error=error))
     return entries
+
+
+def fix_of(event: NonComplianceEvent, settings: Settings) -> str:
+    """The managed rule whose remediation the event gets (remediators.registry)."""
+    return dispatch(event.source_identifier, event.rule_references, settings).identifier or ""
 
 
 def _matching(rules: Iterable[ConfigRule], reference: str) -> tuple[str, ...]:
@@ -419,12 +427,24 @@ def remediate_one(
         )
 
 
+def calls_per_bucket(settings: Settings) -> int:
+    """The most OSS calls one bucket can take: the policy fix's four (read the bucket, read
+    the policy, write, read back; the ACL fix takes three), the tag read of exemptTag, and
+    Block Public Access's read, write and read-back."""
+    calls = 4
+    if settings.exempt_tag is not None:
+        calls += 1
+    if settings.block_public_access:
+        calls += 3
+    return calls
+
+
 def bucket_budget(settings: Settings) -> float:
     """Worst-case seconds of one bucket: every call with all its attempts and backoffs."""
     policy = RetryPolicy(
         max_attempts=settings.max_attempts, request_timeout=settings.request_timeout
     )
-    budget = _CALLS_PER_BUCKET * policy.worst_case()
+    budget = calls_per_bucket(settings) * policy.worst_case()
     if settings.member_role_name:
         # Hub mode: a member's first bucket also waits for its session (AssumeRole).
         budget += worst_case_seconds(settings.max_attempts)

@@ -114,21 +114,17 @@ def read_rule_selected(settings: Settings, references: tuple[str, ...] = ()) -> 
     to private, since the read rule would take the read away anyway (and two concurrent
     fixes writing different ACLs could otherwise leave the bucket readable).
 
-    ``references`` are the message's own (its rule name, id, ...): the entry that selected
-    it is the write rule, not the read rule. Any other plain entry counts as the read rule,
-    the meaning a plain entry has always had.
+    Only plain evidence counts: the read rule's identifier itself, or an entry bound to it
+    (``name=oss-bucket-public-read-prohibited``). A plain name may be any rule (newer
+    messages say which by themselves), and taking it for the read rule would make private a
+    bucket that serves reads on purpose. ``references`` (the message's own) are the write
+    rule's, never the read rule's.
     """
     bound = dict(settings.rule_remedies)
     for reference in settings.rule_references:
-        if reference in bound:
-            meaning = bound[reference]
-        elif reference in REMEDIES:
-            meaning = reference
-        elif reference in references:
+        if reference in references:
             continue
-        else:
-            meaning = READ_RULE
-        if meaning == READ_RULE:
+        if bound.get(reference, reference) == READ_RULE:
             return True
     return False
 

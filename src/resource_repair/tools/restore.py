@@ -342,6 +342,9 @@ def read_changes(path: Path, only: set[str] | None = None) -> list[Changes]:
     return list(buckets.values())
 
 
+_REMEDIATED = "remediated"
+
+
 def _records(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """The audit records among ``lines``: JSON objects alone on a line, or after a log
     line's prefix (time, request id, level)."""
@@ -373,6 +376,10 @@ def _take(
     if only and bucket not in only:
         return
     changes = buckets.setdefault((bucket, region), Changes(bucket, region))
+    if record.get("outcome") != _REMEDIATED:
+        # Only a change this function made and confirmed is put back: a `bucket_replaced`
+        # line describes a bucket that is not the one that was changed.
+        return
     account = _member_account(record)
     if account is not None:
         changes.account = account
