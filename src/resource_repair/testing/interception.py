@@ -61,3 +61,47 @@ class RequestsInterceptor(Generic[B]):
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+
+_SDK_SEND = "aliyunsdkcore.vendored.requests.adapters.HTTPAdapter.send"
+
+
+class UnservedHostError(Exception):
+    """A request to a host this fake does not serve; another fake may."""
+
+
+class ChainedSdkInterceptor(RequestsInterceptor[B]):
+    """A fake inside aliyunsdkcore's vendored ``requests`` (STS, RAM) that hands the hosts
+    it does not serve to whichever fake intercepted before it, so that fakes of several
+    services nest; with no fake before it they fail as unreachable, never reaching the
+    network. Subclasses answer in ``_answer`` and raise UnservedHostError for other hosts."""
+
+    target = _SDK_SEND
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._previous: Callable[..., Any] | None = None
+
+    def _answer(self, method: str, url: str, body: Any) -> Reply:
+        raise NotImplementedError
+
+    def __enter__(self) -> B:
+        from aliyunsdkcore.vendored.requests.adapters import HTTPAdapter
+
+        current = HTTPAdapter.send
+        # The SDK's own send would reach the network: only another fake is delegated to.
+        patched = getattr(current, "__module__", None) != HTTPAdapter.__module__
+        self._previous = current if patched else None
+        return super().__enter__()
+
+    def _respond(self, request: Any) -> Reply:
+        from aliyunsdkcore.vendored.requests import exceptions
+        from aliyunsdkcore.vendored.requests.adapters import HTTPAdapter
+
+        try:
+            return self._answer(request.method or "GET", request.url or "", request.body)
+        except UnservedHostError as exc:
+            if self._previous is None:
+                raise exceptions.ConnectionError(str(exc)) from None
+        answer = self._previous(HTTPAdapter(), request)
+        return answer.status_code, dict(answer.headers), answer.content

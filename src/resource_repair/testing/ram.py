@@ -14,17 +14,20 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from resource_repair.testing.identities import DEFAULT_CREDENTIALS, FakeCredentials
-from resource_repair.testing.interception import Reply, RequestsInterceptor
+from resource_repair.testing.interception import (
+    ChainedSdkInterceptor,
+    Reply,
+    UnservedHostError,
+)
 
 VERSION = "2015-05-01"
 SERVED_HOSTS = frozenset({"ram.aliyuncs.com"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost"})
-_VENDORED_SEND = "aliyunsdkcore.vendored.requests.adapters.HTTPAdapter.send"
 _DATE = "2026-11-27T10:00:00Z"
 
 
@@ -175,7 +178,7 @@ def _required(params: Mapping[str, str], name: str) -> str:
 # -- the wire -----------------------------------------------------------------------------
 
 
-class UnservedRamHostError(Exception):
+class UnservedRamHostError(UnservedHostError):
     pass
 
 
@@ -238,7 +241,7 @@ def _encode(value: str) -> str:
     return quote(value, safe="~")
 
 
-class mock_ram(RequestsInterceptor[RamBackend]):  # noqa: N801 - reads like mock_oss
+class mock_ram(ChainedSdkInterceptor[RamBackend]):  # noqa: N801 - reads like mock_oss
     """Answer RAM inside aliyunsdkcore's vendored ``requests``.
 
     Other hosts go to whatever answered them before this mock started (``mock_sts``, the
@@ -246,34 +249,8 @@ class mock_ram(RequestsInterceptor[RamBackend]):  # noqa: N801 - reads like mock
     intercepting, they fail as unreachable and never reach the network.
     """
 
-    target = _VENDORED_SEND
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._previous: Callable[..., Any] | None = None
-
     def _new_backend(self) -> RamBackend:
         return RamBackend()
 
-    def __enter__(self) -> RamBackend:
-        from aliyunsdkcore.vendored.requests.adapters import HTTPAdapter
-
-        current = HTTPAdapter.send
-        # The SDK's own send would reach the network: only another fake is delegated to.
-        patched = getattr(current, "__module__", None) != HTTPAdapter.__module__
-        self._previous = current if patched else None
-        return super().__enter__()
-
-    def _respond(self, request: Any) -> Reply:
-        from aliyunsdkcore.vendored.requests import exceptions
-        from aliyunsdkcore.vendored.requests.adapters import HTTPAdapter
-
-        try:
-            return handle_ram_request(
-                self.backend, request.method or "GET", request.url or "", request.body
-            )
-        except UnservedRamHostError as exc:
-            if self._previous is None:
-                raise exceptions.ConnectionError(str(exc)) from None
-        answer = self._previous(HTTPAdapter(), request)
-        return answer.status_code, dict(answer.headers), answer.content
+    def _answer(self, method: str, url: str, body: Any) -> Reply:
+        return handle_ram_request(self.backend, method, url, body)

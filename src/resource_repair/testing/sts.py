@@ -26,11 +26,14 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from resource_repair.testing.identities import DEFAULT_CREDENTIALS, FakeCredentials
-from resource_repair.testing.interception import Reply, RequestsInterceptor
+from resource_repair.testing.interception import (
+    ChainedSdkInterceptor,
+    Reply,
+    UnservedHostError,
+)
 
 SERVED_HOSTS = frozenset({"sts.aliyuncs.com"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost"})
-_VENDORED_SEND = "aliyunsdkcore.vendored.requests.adapters.HTTPAdapter.send"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +137,7 @@ class StsBackend:
         return {"AccountId": account, "Arn": arn, "IdentityType": kind, "UserId": "2000000001"}
 
 
-class UnservedStsHostError(Exception):
+class UnservedStsHostError(UnservedHostError):
     pass
 
 
@@ -301,7 +304,7 @@ def _encode(value: str) -> str:
     return quote(value, safe="~")
 
 
-class mock_sts(RequestsInterceptor[StsBackend]):  # noqa: N801 - reads like mock_oss
+class mock_sts(ChainedSdkInterceptor[StsBackend]):  # noqa: N801 - reads like mock_oss
     """Answer STS inside aliyunsdkcore's vendored ``requests``.
 
     Other hosts go to whatever answered them before this mock started, so that it can be
@@ -309,37 +312,11 @@ class mock_sts(RequestsInterceptor[StsBackend]):  # noqa: N801 - reads like mock
     else was intercepting, they fail as unreachable and never reach the network.
     """
 
-    target = _VENDORED_SEND
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._previous: Callable[..., Any] | None = None
-
     def _new_backend(self) -> StsBackend:
         return StsBackend()
 
-    def __enter__(self) -> StsBackend:
-        from aliyunsdkcore.vendored.requests.adapters import HTTPAdapter
-
-        current = HTTPAdapter.send
-        # The SDK's own send would reach the network: only another fake is delegated to.
-        patched = getattr(current, "__module__", None) != HTTPAdapter.__module__
-        self._previous = current if patched else None
-        return super().__enter__()
-
-    def _respond(self, request: Any) -> Reply:
-        from aliyunsdkcore.vendored.requests import exceptions
-        from aliyunsdkcore.vendored.requests.adapters import HTTPAdapter
-
-        try:
-            return handle_sts_request(
-                self.backend, request.method or "GET", request.url or "", request.body
-            )
-        except UnservedStsHostError as exc:
-            if self._previous is None:
-                raise exceptions.ConnectionError(str(exc)) from None
-        answer = self._previous(HTTPAdapter(), request)
-        return answer.status_code, dict(answer.headers), answer.content
+    def _answer(self, method: str, url: str, body: Any) -> Reply:
+        return handle_sts_request(self.backend, method, url, body)
 
 
 def fake_sts_server(backend: StsBackend, host: str = "127.0.0.1", port: int = 0) -> Any:
