@@ -573,7 +573,7 @@ def _backfill(args: argparse.Namespace) -> int:
     _account_id(args.account_id)
     report_path = _report_path(args.report)
     overrides = _env_overrides(args.env)
-    template = load_template(args.template, account_id=args.account_id)
+    template = load_template(args.template, account_id=args.account_id, accept_fc3=True)
     environment = _function_environment(template.environment, overrides, workstation=True)
     settings = Settings.from_env(environment)
     credentials = _credentials(args)

@@ -134,15 +134,12 @@ def _remote_invoke_fc3(
     import io
 
     # Only this command needs FC 3.0's SDK (alibabacloud-fc20230330 and its Tea core).
-    # (The SDK has no type information; pyproject's mypy overrides do not list it.)
-    from alibabacloud_fc20230330 import models  # type: ignore[import-untyped]
-    from alibabacloud_fc20230330.client import Client  # type: ignore[import-untyped]
-    from alibabacloud_tea_openapi import utils_models  # type: ignore[import-untyped]
-    from alibabacloud_tea_openapi.exceptions import (  # type: ignore[import-untyped]
-        AlibabaCloudException,
-    )
-    from darabonba.exceptions import RetryError, UnretryableException  # type: ignore[import-untyped]
-    from darabonba.runtime import RuntimeOptions  # type: ignore[import-untyped]
+    from alibabacloud_fc20230330 import models
+    from alibabacloud_fc20230330.client import Client
+    from alibabacloud_tea_openapi import utils_models
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+    from darabonba.exceptions import RetryError, UnretryableException
+    from darabonba.runtime import RuntimeOptions
 
     protect_logs(credentials.secrets)
     host = urlsplit(fc_endpoint(invocation.account_id, invocation.region)).hostname
