@@ -163,3 +163,25 @@ def test_a_star_nested_deeper_than_oss_documents_is_not_taken_for_anyone() -> No
     statement = {"Effect": "Allow", "Principal": {"ACS": {"x": "*"}}, "Action": ["oss:*"]}
     assert not allows_anyone(statement)
     assert allows_anyone({**statement, "Principal": {"ACS": ["*"]}})
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"IpAddress": {"acs:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}},  # everyone, in halves
+        {"IpAddress": {"acs:SourceIp": ["10.0.0.0/7"]}},  # wider than a /8
+        {"StringLike": {"acs:SourceVpc": ["vpc-*"]}},  # any VPC
+        {"StringLike": {"acs:AccessId": "LTAI?"}},
+    ],
+)
+def test_a_condition_that_lets_nearly_anyone_in_does_not_narrow(condition: object) -> None:
+    anyone = {"Effect": "Allow", "Principal": ["*"], "Action": ["oss:GetObject"]}
+    assert allows_anyone({**anyone, "Condition": condition})
+
+
+def test_an_office_range_or_a_named_vpc_still_narrows() -> None:
+    anyone = {"Effect": "Allow", "Principal": ["*"], "Action": ["oss:GetObject"]}
+    office = {"IpAddress": {"acs:SourceIp": ["203.0.113.0/24", "198.51.100.7"]}}
+    vpc = {"StringEquals": {"acs:SourceVpc": ["vpc-t4nb5oi8a1e2xyz"]}}
+    assert not allows_anyone({**anyone, "Condition": office})
+    assert not allows_anyone({**anyone, "Condition": vpc})

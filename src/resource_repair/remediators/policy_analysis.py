@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+from collections.abc import Iterable
 from typing import Any
 
 # Condition keys (lowercase) that say who may use a statement, and the operators (lowercase)
@@ -25,7 +26,10 @@ _NARROWING_KEYS = frozenset({"acs:sourceip", "acs:sourcevpc", "acs:accessid"})
 _NARROWING_OPERATORS = frozenset(
     {"ipaddress", "stringequals", "stringequalsignorecase", "stringlike"}
 )
-_EVERYWHERE = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+# The widest range still taken to name particular callers: a /8 of IPv4 (a large company's
+# or provider's block), a /16 of IPv6. Anything wider, alone or in a list, is too broad for
+# "anonymous except from here" to mean anything.
+_WIDEST_PREFIX = {4: 8, 6: 16}
 
 
 class PolicyError(ValueError):
@@ -130,18 +134,32 @@ def _narrowed(condition: Any) -> bool:
 
 
 def _lists_someone(key: str, values: Any) -> bool:
-    """True when the values name particular callers: not ``*``, not every address."""
+    """True when the values name particular callers: not ``*`` or a pattern, and not
+    address ranges so wide that they are everyone in all but name."""
     items = values if isinstance(values, list) else [values]
     if not items or not all(isinstance(item, str) and item.strip() for item in items):
         return False
-    if any(item.strip() == "*" for item in items):
-        return False
+    if any(c in item for item in items for c in "*?"):
+        return False  # `vpc-*`, `1*`: a pattern matches callers nobody listed
     if key == "acs:sourceip":
+        v4: list[ipaddress.IPv4Network] = []
+        v6: list[ipaddress.IPv6Network] = []
         for item in items:
             try:
                 network = ipaddress.ip_network(item.strip(), strict=False)
             except ValueError:
                 return False  # not an address OSS could match: it narrows nothing we know
-            if network in _EVERYWHERE:
-                return False
+            if isinstance(network, ipaddress.IPv4Network):
+                v4.append(network)
+            else:
+                v6.append(network)
+        # Judged on the union: 0.0.0.0/1 with 128.0.0.0/1 is everyone as surely as /0.
+        wide4 = _addresses(ipaddress.collapse_addresses(v4)) > 2 ** (32 - _WIDEST_PREFIX[4])
+        wide6 = _addresses(ipaddress.collapse_addresses(v6)) > 2 ** (128 - _WIDEST_PREFIX[6])
+        if wide4 or wide6:
+            return False
     return True
+
+
+def _addresses(networks: Iterable[ipaddress.IPv4Network] | Iterable[ipaddress.IPv6Network]) -> int:
+    return sum(network.num_addresses for network in networks)
