@@ -423,19 +423,12 @@ def _env_overrides(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def function_variables() -> tuple[str, ...]:
-    """Every environment variable the deployed code reads, as each module that reads them
-    declares: its deployment settings, then those for local runs and tests."""
-    import importlib
+    """Every environment variable the deployed code reads (resource_repair.settings lists
+    them all, notifications' included): its deployment settings, then those for local runs
+    and tests."""
+    from resource_repair import settings
 
-    names: list[str] = []
-    for module_name in ("resource_repair.settings", "resource_repair.notify"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:  # a module not in this build
-            continue
-        for group in ("VARIABLES", "LOCAL_ONLY_VARIABLES"):
-            names += [n for n in getattr(module, group, ()) if n not in names]
-    return tuple(names)
+    return tuple(dict.fromkeys((*settings.VARIABLES, *settings.LOCAL_ONLY_VARIABLES)))
 
 
 def _function_environment(
