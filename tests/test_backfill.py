@@ -184,14 +184,27 @@ def test_aggregator_mode_reports_member_buckets_without_touching_them(
     mine = public_buckets(config, oss, rule, 2)
     oss.create_bucket("member-bucket", REGION, "public-read", owner_id=OTHER_ACCOUNT)
     config.add_results(rule, ["member-bucket"], REGION, owner_id=OTHER_ACCOUNT)
+    bound = f"prepareRuleName={rule.rule_id}=oss-bucket-public-read-prohibited"
     code, summary, _ = backfill(
-        capsys, "--rule-id", rule.rule_id, "--aggregator-id", "ca-0001", "--apply"
+        capsys, "--rule-id", rule.rule_id, "--aggregator-id", "ca-0001", "--apply", "--env", bound
     )
     assert (code, summary) == (0, {"remediated": 2, "invalid_event": 1, "total": 3})
     assert all(c.params["AggregatorId"] == "ca-0001" for c in config.calls)
     assert set(config.operations()) == {"ListAggregateConfigRuleEvaluationResults"}
     assert oss.acl_of("member-bucket") == "public-read"
     assert all(oss.acl_of(name) == "private" for name in mine)
+
+
+def test_aggregator_mode_needs_to_be_told_which_fix_the_rule_needs(
+    capsys: pytest.CaptureFixture[str], config: ConfigBackend, oss: OssBackend
+) -> None:
+    # The group's rule is not among the caller's own: its fix cannot be looked up, and the
+    # ACL fix is not guessed (a write rule's public-read website would be made private).
+    rule = config.add_rule(RULE_NAME, aggregator_id="ca-0001")
+    public_buckets(config, oss, rule, 1)
+    assert run("--rule-id", rule.rule_id, "--aggregator-id", "ca-0001", "--apply") == 2
+    assert f"{rule.rule_id}=oss-bucket-public-read-prohibited" in capsys.readouterr().err
+    assert oss.operations() == []
 
 
 def test_aggregator_mode_needs_the_rule_id(

@@ -66,9 +66,11 @@ def group_results(config: ConfigBackend, oss: OssBackend) -> str:
 
 
 def backfill(*argv: str) -> int:
-    return main(
-        ["backfill", "-t", TEMPLATE, "--account-id", HUB, "--aggregator-id", AGGREGATOR, *argv]
-    )
+    rule_id = argv[argv.index("--rule-id") + 1] if "--rule-id" in argv else ""
+    # The group's rule, bound to the managed rule it is built on (it cannot be looked up).
+    bound = f"prepareRuleName={rule_id}=oss-bucket-public-read-prohibited"
+    group = ["--aggregator-id", AGGREGATOR, "--env", bound]
+    return main(["backfill", "-t", TEMPLATE, "--account-id", HUB, *group, *argv])
 
 
 def test_backfill_reaches_the_members_in_the_list_and_no_other(

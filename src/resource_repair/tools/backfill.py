@@ -108,6 +108,14 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
     plan = dataclasses.replace(plan, settings=with_member_role(plan))
     config = ConfigClient(credentials, plan.site, endpoint=plan.config_endpoint)
     rule_id = plan.rule_id or config.rule_id_by_name(str(plan.rule_name))
+    if plan.aggregator_id and plan.settings.remedy_for_reference((rule_id,)) is None:
+        # As for the sweep: an account group's rule is not among the caller's own, so what it
+        # checks cannot be looked up, and guessing the ACL fix could make a bucket that
+        # serves reads on purpose private, or leave an anonymous policy in place.
+        raise BackfillError(
+            f"with --aggregator-id, say which managed rule {rule_id} is built on:"
+            f" --env prepareRuleName={rule_id}=oss-bucket-public-read-prohibited (or another)"
+        )
     caller = _Caller(credentials)
 
     def buckets() -> Iterator[NonComplianceEvent]:
