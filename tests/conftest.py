@@ -35,6 +35,20 @@ RESULT_KEYS = frozenset(
         "remedy",
     ]
 )
+# ... and those written only when they have something to say (Report._extras).
+OPTIONAL_RESULT_KEYS = frozenset(
+    [
+        "policy_before",
+        "policy_after",
+        "policy_deleted",
+        "public_access_block_before",
+        "public_access_block_after",
+        "bucket_created",
+        "owner_account",
+        "assumed_role",
+        "session_key_id",
+    ]
+)
 
 
 def load_event(name: str) -> bytes:

@@ -260,3 +260,20 @@ def test_only_a_confirmed_remediation_is_put_back(fake_oss: OssBackend, tmp_path
     assert code == 0
     assert fake_oss.acl_of(BUCKET) == "private"
     assert "PutBucketAcl" not in fake_oss.operations()
+
+
+def test_a_bucket_deleted_and_created_again_since_is_another_bucket(
+    fake_oss: OssBackend, invoke: Invoke, audit_file: tuple[Path, pytest.LogCaptureFixture]
+) -> None:
+    # Same name, same private ACL: only the creation date tells that this is not the bucket
+    # the remediation changed, and making it public would expose someone's new bucket.
+    fake_oss.create_bucket(BUCKET, REGION, "public-read-write", creation_date=CREATED)
+    assert invoke(load_event("noncompliance-oss-current-plain.json"))["outcome"] == "remediated"
+    path = export(audit_file)
+    fake_oss.delete_bucket(BUCKET)
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date="2026-11-27T09:00:00.000Z")
+    code, output = run_restore(path, apply=True)
+    assert code == 1
+    assert f"{BUCKET} ({REGION}): refused" in output
+    assert "created since the remediation" in output
+    assert fake_oss.acl_of(BUCKET) == "private"

@@ -117,7 +117,9 @@ class AclRemediator:
             )
         except PermanentOssError as exc:
             return _refused(report, exc, request_ids)
-        report = report.replace(acl_before=before.acl, acl_after=before.acl)
+        report = report.replace(
+            acl_before=before.acl, acl_after=before.acl, bucket_created=before.creation_date or None
+        )
         newer = _newer_than_evaluation(before, evaluated_at)
         target = self.target_for(before.acl)
         refusal = self._refusal(before, newer, target)

@@ -64,6 +64,9 @@ class Report:
     public_access_block_before: bool | None = None
     """Block Public Access as read before blockPublicAccess switched it on."""
     public_access_block_after: bool | None = None
+    bucket_created: str | None = None
+    """The bucket's CreationDate as read before the fix: restore puts nothing back on a
+    bucket of the same name created since (another bucket)."""
     owner_account: str | None = None
     """Hub mode: the member account the bucket was remediated in (member_access)."""
     assumed_role: str | None = None
@@ -109,6 +112,7 @@ class Report:
             ),
             "public_access_block_before": self.public_access_block_before,
             "public_access_block_after": self.public_access_block_after,
+            "bucket_created": self.bucket_created,
             "owner_account": self.owner_account,
             "assumed_role": self.assumed_role,
             "session_key_id": self.session_key_id,

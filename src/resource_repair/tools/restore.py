@@ -70,6 +70,8 @@ class Changes:
     account: str | None = None
     """The member account the bucket belongs to, when a hub remediated it through an
     assumed role (the audit line says so); None: the caller's own account."""
+    created: str | None = None
+    """The bucket's CreationDate when it was remediated (``bucket_created``), if recorded."""
 
     def actions(self) -> tuple[str, ...]:
         """The OSS actions restoring these changes calls: the member session asks for
@@ -244,6 +246,12 @@ def restore_bucket(
     try:
         # GetBucketInfo first, always: PutBucketAcl would create a missing bucket.
         state = retry.call(client.get_state, deadline)
+        if changes.created and state.creation_date and state.creation_date != changes.created:
+            return (
+                Outcome.REFUSED,
+                f"a bucket of this name was created since the remediation ({changes.created},"
+                f" now {state.creation_date}): it is another bucket, not touched",
+            )
         drift = _drift(client, changes, state, retry, deadline)
         if drift:
             return (
@@ -380,6 +388,9 @@ def _take(
         # Only a change this function made and confirmed is put back: a `bucket_replaced`
         # line describes a bucket that is not the one that was changed.
         return
+    created = record.get("bucket_created")
+    if isinstance(created, str) and created:
+        changes.created = created
     account = _member_account(record)
     if account is not None:
         changes.account = account
