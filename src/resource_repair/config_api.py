@@ -14,13 +14,19 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
-from aliyunsdkcore.request import CommonRequest
 
 from resource_repair.credentials import Credentials
 from resource_repair.errors import THROTTLING_CODES, ResourceRepairError, TransientError
 from resource_repair.message import BUCKET_RESOURCE_TYPE, NonComplianceEvent, evaluation_time
 from resource_repair.retry import Deadline, RetryPolicy
-from resource_repair.rpc import CONNECT_TIMEOUT, READ_TIMEOUT, acs_client, network_reason
+from resource_repair.rpc import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    acs_client,
+    network_reason,
+    rpc_request,
+    server_message,
+)
 
 VERSION = "2020-09-07"
 SITES = {"china": "cn-shanghai", "international": "ap-southeast-1"}
@@ -75,7 +81,7 @@ class ConfigClient:
         ``deadline`` bounds every request and retry (default: ten minutes per request)."""
         region = SITES[site]
         self._domain = endpoint or f"config.{region}.aliyuncs.com"
-        self._protocol = "http" if endpoint else "https"  # CommonRequest defaults to plain HTTP
+        self._http = bool(endpoint)  # a local fake; OSS's and Config's own are HTTPS only
         self._policy = policy or RetryPolicy(
             max_attempts=5, base_delay=0.5, max_delay=8.0, request_timeout=_REQUEST_SECONDS
         )
@@ -165,17 +171,14 @@ class ConfigClient:
         return self._policy.call(lambda: self._once(action, params), deadline)
 
     def _once(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        request = CommonRequest(domain=self._domain, version=VERSION, action_name=action)
-        request.set_protocol_type(self._protocol)
-        request.set_method("POST")
-        for key, value in params.items():
-            request.add_query_param(key, str(value))
+        request = rpc_request(self._domain, VERSION, action, params, http=self._http)
         try:
             body = self._client.do_action_with_exception(request)
         except ServerException as exc:
             code, status = exc.get_error_code(), exc.get_http_status()
             request_id = exc.get_request_id()
-            text = f"{action}: {code} (HTTP {status}, request {request_id}): {exc.get_error_msg()}"
+            message = server_message(exc.get_error_msg())
+            text = f"{action}: {code} (HTTP {status}, request {request_id}): {message}"
             if status >= 500 or code in THROTTLING_CODES:
                 error = TransientConfigError(text)
                 error.throttled = status in (429, 503) or code in THROTTLING_CODES
@@ -189,7 +192,7 @@ class ConfigClient:
                     f"{action}: cannot reach {self._domain}: {reason}"
                 ) from None
             raise ConfigApiError(
-                f"{action}: {exc.get_error_code()} {exc.get_error_msg()}"
+                f"{action}: {exc.get_error_code()} {server_message(exc.get_error_msg())}"
             ) from None
         try:
             document = json.loads(body)

@@ -24,7 +24,14 @@ from resource_repair.credentials import Credentials
 from resource_repair.errors import THROTTLING_CODES, ResourceRepairError, TransientOssError
 from resource_repair.redaction import protect_logs
 from resource_repair.retry import Deadline, RetryPolicy
-from resource_repair.rpc import CONNECT_TIMEOUT, READ_TIMEOUT, acs_client, network_reason
+from resource_repair.rpc import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    acs_client,
+    network_reason,
+    rpc_request,
+    server_message,
+)
 
 HUB_PERMISSIONS = ("sts:AssumeRole",)
 """What hub mode adds to the function's role, on ``acs:ram::*:role/<memberRoleName>`` only."""
@@ -188,24 +195,27 @@ def _assume_once(
     client: Any, domain: str, arn: str, account_id: str, document: str, name: str, *, http: bool
 ) -> MemberSession:
     from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
-    from aliyunsdkcore.request import CommonRequest
 
-    request = CommonRequest(domain=domain, version=STS_VERSION, action_name="AssumeRole")
-    request.set_protocol_type("http" if http else "https")
-    request.set_method("POST")
-    request.add_query_param("RoleArn", arn)
-    request.add_query_param("RoleSessionName", name)
-    request.add_query_param("DurationSeconds", str(SESSION_SECONDS))
-    request.add_query_param("Policy", document)
+    params = {
+        "RoleArn": arn,
+        "RoleSessionName": name,
+        "DurationSeconds": SESSION_SECONDS,
+        "Policy": document,
+    }
+    request = rpc_request(domain, STS_VERSION, "AssumeRole", params, http=http)
     try:
         body = client.do_action_with_exception(request)
     except ServerException as exc:
         code, status = exc.get_error_code() or "", exc.get_http_status()
         if status >= 500 or status in _SLOW_DOWN_STATUSES or code in THROTTLING_CODES:
             raise TransientStsError(
-                "AssumeRole", status, code, exc.get_error_msg() or "", exc.get_request_id() or ""
+                "AssumeRole",
+                status,
+                code,
+                server_message(exc.get_error_msg()),
+                exc.get_request_id() or "",
             ) from None
-        raise MemberAccessError(arn, code, exc.get_error_msg() or "") from None
+        raise MemberAccessError(arn, code, server_message(exc.get_error_msg())) from None
     except ClientException as exc:
         if exc.get_error_code() in ("SDK.HttpError", "SDK.TimeoutError"):
             # Never the SDK's own text: it quotes the signed URL, the hub's token included.

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from resource_repair.credentials import Credentials
@@ -51,6 +51,31 @@ def acs_client(credentials: Credentials, region: str) -> Any:
             timeout=READ_TIMEOUT,
             connect_timeout=CONNECT_TIMEOUT,
         )
+
+
+def rpc_request(
+    domain: str, version: str, action: str, params: Mapping[str, object], *, http: bool = False
+) -> Any:
+    """A POST of an RPC action. HTTPS unless ``http`` (a fake on loopback): aliyunsdkcore's
+    CommonRequest would default to plain HTTP, sending the signature and token in clear."""
+    from aliyunsdkcore.request import CommonRequest
+
+    request = CommonRequest(domain=domain, version=version, action_name=action)
+    request.set_protocol_type("http" if http else "https")
+    request.set_method("POST")
+    for key, value in params.items():
+        request.add_query_param(key, str(value))
+    return request
+
+
+# A signature error echoes the string to sign, which holds the key id and (twice-quoted)
+# the token: never pass that part on.
+_SIGNATURE_ECHO = re.compile(r"(?is)server string to sign.*$")
+
+
+def server_message(text: object) -> str:
+    """A service's error message with the echoed string to sign cut off."""
+    return _SIGNATURE_ECHO.sub("", str(text or "")).strip()
 
 
 def network_reason(text: str) -> str:

@@ -11,7 +11,7 @@ import json
 
 from resource_repair.credentials import Credentials
 from resource_repair.errors import ResourceRepairError
-from resource_repair.rpc import acs_client, network_reason
+from resource_repair.rpc import acs_client, network_reason, rpc_request, server_message
 
 VERSION = "2015-04-01"
 DOMAIN = "sts.aliyuncs.com"
@@ -34,21 +34,16 @@ def caller_identity(credentials: Credentials, *, endpoint: str | None = None) ->
     ``endpoint`` (``127.0.0.1:port``) is for a fake STS served locally, over plain HTTP.
     """
     from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
-    from aliyunsdkcore.request import CommonRequest
 
     client = acs_client(credentials, "cn-hangzhou")  # STS is global: the region is unused
-    request = CommonRequest(
-        domain=endpoint or DOMAIN, version=VERSION, action_name="GetCallerIdentity"
-    )
-    request.set_protocol_type("http" if endpoint else "https")  # the SDK defaults to plain HTTP
-    request.set_method("POST")
+    request = rpc_request(endpoint or DOMAIN, VERSION, "GetCallerIdentity", {}, http=bool(endpoint))
     host = endpoint or DOMAIN
     try:
         body = client.do_action_with_exception(request)
     except ServerException as exc:
         raise CloudServiceError(
             f"STS GetCallerIdentity: {exc.get_error_code()} (HTTP {exc.get_http_status()},"
-            f" request {exc.get_request_id()}): {exc.get_error_msg()}"
+            f" request {exc.get_request_id()}): {server_message(exc.get_error_msg())}"
         ) from None
     except ClientException as exc:
         if exc.get_error_code() in ("SDK.HttpError", "SDK.TimeoutError"):
@@ -56,7 +51,7 @@ def caller_identity(credentials: Credentials, *, endpoint: str | None = None) ->
                 f"cannot reach {host}: {network_reason(exc.get_error_msg())}"
             ) from None
         raise CloudServiceError(
-            f"STS GetCallerIdentity: {exc.get_error_code()} {exc.get_error_msg()}"
+            f"STS GetCallerIdentity: {exc.get_error_code()} {server_message(exc.get_error_msg())}"
         ) from None
     try:
         document = json.loads(body)

@@ -1,0 +1,198 @@
+"""The clients doctor reads through: RPC-style products (Config, RAM) through
+aliyunsdkcore, FC 2.0 through aliyun-fc2, MNS through aliyun-mns-sdk. Every failure comes
+out as one CheckError line; the SDKs are imported only when a request is made."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from resource_repair.credentials import Credentials
+from resource_repair.errors import ResourceRepairError
+from resource_repair.redaction import protect_logs
+from resource_repair.rpc import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    acs_client,
+    network_reason,
+    rpc_request,
+    server_message,
+)
+from resource_repair.tools.doctor.findings import CheckError, short_text
+
+CONFIG_VERSION = "2020-09-07"
+RAM_VERSION = "2015-05-01"
+RAM_DOMAIN = "ram.aliyuncs.com"
+_MNS_SECONDS = 10.0
+
+
+class RpcClient:
+    """One RPC-style product through aliyunsdkcore: POST over HTTPS, no SDK retries, short
+    timeouts, answers as dicts, every failure as one CheckError line."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        domain: str,
+        version: str,
+        region: str,
+        *,
+        plain_http: bool = False,
+    ) -> None:
+        self._client = acs_client(credentials, region)
+        self._domain = domain
+        self._version = version
+        self._http = plain_http
+
+    def call(self, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
+
+        request = rpc_request(self._domain, self._version, action, params, http=self._http)
+        try:
+            body = self._client.do_action_with_exception(request)
+        except ServerException as exc:
+            code = str(exc.get_error_code())
+            raise CheckError(
+                f"{action}: {code} (HTTP {exc.get_http_status()}, request"
+                f" {exc.get_request_id()}) {_service_message(exc.get_error_msg())}",
+                code=code,
+                status=int(exc.get_http_status() or 0),
+            ) from None
+        except ClientException as exc:
+            if exc.get_error_code() in ("SDK.HttpError", "SDK.TimeoutError"):
+                raise CheckError(
+                    f"cannot reach {self._domain}: {network_reason(exc.get_error_msg())}",
+                    code="network",
+                ) from None
+            raise CheckError(
+                f"{action}: {exc.get_error_code()} {short_text(exc.get_error_msg())}"
+            ) from None
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise CheckError(
+                f"{action}: {self._domain} answered something that is not JSON"
+            ) from None
+        return document if isinstance(document, dict) else {}
+
+
+class FcClient:
+    """FC 2.0's API through aliyun-fc2, with a short connect timeout and one retry."""
+
+    def __init__(self, credentials: Credentials, account: str, region: str) -> None:
+        import fc2
+
+        from resource_repair.tools.remote import fc_endpoint
+
+        protect_logs(credentials.secrets)  # fc2 logs request headers on the root logger
+        self._endpoint = fc_endpoint(account, region)
+        self._client = fc2.Client(
+            endpoint=self._endpoint,
+            accessKeyID=credentials.access_key_id,
+            accessKeySecret=credentials.access_key_secret,
+            securityToken=credentials.security_token,  # '' for long-term keys; None crashes
+            Timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+        )
+
+    def call(self, operation: str, send: Callable[[Any], Any]) -> dict[str, Any]:
+        import fc2
+        import requests
+
+        from resource_repair.tools.remote import _few_connection_retries
+
+        try:
+            with _few_connection_retries(fc2), _without_fc2_error_logs():
+                response = send(self._client)
+        except fc2.fc_exceptions.FcError as exc:
+            raise CheckError(
+                f"{operation}: HTTP {exc.status_code} {exc.err_code} (request {exc.request_id})",
+                code=str(exc.err_code or ""),
+                status=int(exc.status_code or 0),
+            ) from None
+        except ValueError:  # fc2's way of saying a reply was not JSON
+            raise CheckError(
+                f"{operation}: the FC API answered something that is not JSON"
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            host = urlsplit(self._endpoint).hostname
+            raise CheckError(
+                f"cannot reach {host}: {network_reason(str(exc))}", code="network"
+            ) from None
+        data = getattr(response, "data", None)
+        return data if isinstance(data, dict) else {}
+
+
+@contextlib.contextmanager
+def _without_fc2_error_logs() -> Iterator[None]:
+    """fc2 logs every 4xx at ERROR on the root logger, request headers and all, over
+    several lines; a missing function is a finding here, said in the check's own line."""
+
+    def not_fc2(record: logging.LogRecord) -> bool:
+        return "fc2" not in Path(record.pathname).parts
+
+    root = logging.getLogger()
+    root.addFilter(not_fc2)
+    try:
+        yield
+    finally:
+        root.removeFilter(not_fc2)
+
+
+def get_topic_attributes(endpoint: str, credentials: Credentials, topic: str) -> dict[str, Any]:
+    """MNS GetTopicAttributes through aliyun-mns-sdk, bounded in time whatever the server
+    does. CheckError with ``code`` ``TopicNotExist`` when there is no such topic."""
+    from resource_repair.notify import _abort, _sdk
+
+    protect_logs(credentials.secrets)
+    try:
+        account_module, _ = _sdk()  # refuses an old SDK that prints credentials
+    except ResourceRepairError as exc:
+        raise CheckError(str(exc)) from None
+    account = account_module.Account(
+        endpoint,
+        credentials.access_key_id,
+        credentials.access_key_secret,
+        credentials.security_token,
+    )
+    client = account.mns_client
+    client.set_keep_alive(False)
+    client.set_connection_timeout(_MNS_SECONDS)
+    client.http.conn.timeout = _MNS_SECONDS
+    outcome: dict[str, Any] = {}
+
+    def ask() -> None:
+        try:
+            meta = account.get_topic(topic).get_attributes()
+            outcome["attributes"] = {"name": meta.topic_name, "messages": meta.message_count}
+        except Exception as exc:  # handed to the caller's thread, translated there
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=ask, name="doctor-mns", daemon=True)
+    worker.start()
+    worker.join(_MNS_SECONDS + 1)
+    host = urlsplit(endpoint).hostname
+    if worker.is_alive():
+        _abort(client.http.conn)
+        raise CheckError(f"cannot reach {host}: no answer in time", code="network")
+    error = outcome.get("error")
+    if error is None:
+        return dict(outcome.get("attributes") or {})
+    kind, code = type(error).__name__, str(getattr(error, "type", "") or "")
+    request_id = getattr(error, "req_id", None) or getattr(error, "request_id", None)
+    if kind == "MNSServerException":
+        raise CheckError(f"GetTopicAttributes: {code} (request {request_id})", code=code) from None
+    if kind == "MNSClientNetworkException" or isinstance(error, OSError):
+        reason = network_reason(str(getattr(error, "message", "") or error))
+        raise CheckError(f"cannot reach {host}: {reason}", code="network") from None
+    raise CheckError(f"GetTopicAttributes: {kind} {code}") from None
+
+
+def _service_message(text: Any) -> str:
+    """A service's error message, bounded, without the echoed string to sign."""
+    return short_text(server_message(text))
