@@ -263,6 +263,4 @@ def sts_policy(max_attempts: int) -> RetryPolicy:
 def worst_case_seconds(max_attempts: int) -> float:
     """The longest one AssumeRole may take, retries and backoff included (the sweep keeps
     this much time for a bucket of a member account whose session is not cached yet)."""
-    policy = sts_policy(max_attempts)
-    waits = sum(policy.throttled_delay * float(2**attempt) for attempt in range(max_attempts - 1))
-    return max_attempts * policy.request_timeout + 2 * waits
+    return sts_policy(max_attempts).worst_case()

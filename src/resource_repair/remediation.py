@@ -19,7 +19,7 @@ from resource_repair.remediators.registry import (
     required_actions,
 )
 from resource_repair.report import Outcome, Report
-from resource_repair.retry import Deadline, RetryPolicy
+from resource_repair.retry import Deadline
 from resource_repair.settings import ENDPOINT_OVERRIDE, EXEMPT_BUCKETS, Settings
 from resource_repair.validation import check_event, member_owner
 
@@ -90,9 +90,7 @@ def remediate_event(
     client = BucketClient(
         credentials, endpoint, event.bucket, settings.request_timeout, deadline=deadline
     )
-    policy = RetryPolicy(
-        max_attempts=settings.max_attempts, request_timeout=settings.request_timeout
-    )
+    policy = settings.oss_retry
     remediator: AclRemediator | PolicyRemediator
     if chosen.remedy is Remedy.POLICY:
         remediator = PolicyRemediator(

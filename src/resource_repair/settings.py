@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from resource_repair import notify
 from resource_repair.errors import ConfigurationError
 from resource_repair.notify import NotifySettings
+from resource_repair.retry import RetryPolicy
 from resource_repair.validation import is_bucket_name
 
 RULE_REFERENCES = "prepareRuleName"
@@ -145,6 +146,11 @@ class Settings:
             member_accounts=accounts,
             config_aggregator_id=aggregator,
         )
+
+    @property
+    def oss_retry(self) -> RetryPolicy:
+        """How every OSS call is retried under these settings (remediation, sweep budget)."""
+        return RetryPolicy(max_attempts=self.max_attempts, request_timeout=self.request_timeout)
 
     def remedy_for_reference(self, references: tuple[str, ...]) -> str | None:
         """The managed rule identifier bound to the first configured entry among

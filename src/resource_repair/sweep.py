@@ -44,7 +44,7 @@ from resource_repair.redaction import protect_logs
 from resource_repair.remediation import remediate_event
 from resource_repair.remediators.registry import dispatch
 from resource_repair.report import Outcome, Report
-from resource_repair.retry import Deadline, RetryPolicy
+from resource_repair.retry import Deadline
 from resource_repair.settings import CONFIG_AGGREGATOR_ID, RULE_REFERENCES, Settings
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SWEEP_CONCURRENCY = 4
-"""Buckets worked on at once. Each is up to three OSS management requests in sequence, so
-at most four requests are in flight: a small, steady share of the account's management-
+"""Buckets worked on at once. Each makes its OSS management requests in sequence, so at
+most four requests are in flight: a small, steady share of the account's management-
 operation rate (OSS does not publish it; past it, 503 MetaOperationQpsLimitExceeded) that
 leaves room for the event function working at the same moment."""
 
@@ -441,10 +441,7 @@ def calls_per_bucket(settings: Settings) -> int:
 
 def bucket_budget(settings: Settings) -> float:
     """Worst-case seconds of one bucket: every call with all its attempts and backoffs."""
-    policy = RetryPolicy(
-        max_attempts=settings.max_attempts, request_timeout=settings.request_timeout
-    )
-    budget = calls_per_bucket(settings) * policy.worst_case()
+    budget = calls_per_bucket(settings) * settings.oss_retry.worst_case()
     if settings.member_role_name:
         # Hub mode: a member's first bucket also waits for its session (AssumeRole).
         budget += worst_case_seconds(settings.max_attempts)

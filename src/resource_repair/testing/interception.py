@@ -105,3 +105,15 @@ class ChainedSdkInterceptor(RequestsInterceptor[B]):
                 raise exceptions.ConnectionError(str(exc)) from None
         answer = self._previous(HTTPAdapter(), request)
         return answer.status_code, dict(answer.headers), answer.content
+
+
+def rpc_params(url: str, body: bytes | str | None) -> dict[str, str]:
+    """An RPC request's parameters, as the services read them: the query string's, then the
+    form body's (aliyunsdkcore signs either)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    form = body.decode() if isinstance(body, bytes) else (body or "")
+    return {
+        **dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)),
+        **dict(parse_qsl(form, keep_blank_values=True)),
+    }

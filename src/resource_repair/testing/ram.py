@@ -16,13 +16,14 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from resource_repair.testing.identities import DEFAULT_CREDENTIALS, FakeCredentials
 from resource_repair.testing.interception import (
     ChainedSdkInterceptor,
     Reply,
     UnservedHostError,
+    rpc_params,
 )
 
 VERSION = "2015-05-01"
@@ -188,11 +189,7 @@ def handle_ram_request(
     parts = urlsplit(url)
     if parts.hostname not in SERVED_HOSTS | _LOOPBACK:
         raise UnservedRamHostError(f"the fake RAM does not serve {parts.hostname!r}")
-    form = body.decode() if isinstance(body, bytes) else (body or "")
-    params = {
-        **dict(parse_qsl(parts.query, keep_blank_values=True)),
-        **dict(parse_qsl(form, keep_blank_values=True)),
-    }
+    params = rpc_params(url, body)
     action = params.get("Action", "")
     request_id = str(uuid.uuid4()).upper()
     backend.calls.append((action, params))

@@ -23,13 +23,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from resource_repair.testing.identities import DEFAULT_CREDENTIALS, FakeCredentials
 from resource_repair.testing.interception import (
     ChainedSdkInterceptor,
     Reply,
     UnservedHostError,
+    rpc_params,
 )
 
 SERVED_HOSTS = frozenset({"sts.aliyuncs.com"})
@@ -147,11 +148,7 @@ def handle_sts_request(
     parts = urlsplit(url)
     if parts.hostname not in SERVED_HOSTS | _LOOPBACK:
         raise UnservedStsHostError(f"the fake STS does not serve {parts.hostname!r}")
-    form = body.decode() if isinstance(body, bytes) else (body or "")
-    params = {
-        **dict(parse_qsl(parts.query, keep_blank_values=True)),
-        **dict(parse_qsl(form, keep_blank_values=True)),
-    }
+    params = rpc_params(url, body)
     request_id = str(uuid.uuid4()).upper()
     key_id = params.get("AccessKeyId", "")
     backend.calls.append(key_id)

@@ -16,9 +16,10 @@ import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from resource_repair.testing.config.models import ConfigBackend, ConfigCall, ConfigServiceError
+from resource_repair.testing.interception import rpc_params
 
 SERVED_HOSTS = frozenset({"config.cn-shanghai.aliyuncs.com", "config.ap-southeast-1.aliyuncs.com"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost"})
@@ -41,9 +42,7 @@ def handle_config_request(
     parts = urlsplit(url)
     if parts.hostname not in SERVED_HOSTS | _LOOPBACK:
         raise UnservedConfigHostError(f"the fake Config API does not serve {parts.hostname!r}")
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    form = body.decode() if isinstance(body, bytes) else (body or "")
-    params = {**query, **dict(parse_qsl(form, keep_blank_values=True))}
+    params = rpc_params(url, body)
     action = params.get("Action", "")
     request_id = str(uuid.uuid4()).upper()
     if backend.latency:
