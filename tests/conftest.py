@@ -47,6 +47,8 @@ OPTIONAL_RESULT_KEYS = frozenset(
         "owner_account",
         "assumed_role",
         "session_key_id",
+        # The event function's: whether the failure (or remediation) reached SMQ.
+        "notification",
     ]
 )
 

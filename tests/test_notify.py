@@ -18,7 +18,7 @@ import pytest
 from resource_repair import notify
 from resource_repair.credentials import Credentials
 from resource_repair.errors import ConfigurationError
-from resource_repair.notify import Notifier, NotifySettings
+from resource_repair.notify import Notified, Notifier, NotifySettings
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
 from resource_repair.testing import (
@@ -105,7 +105,7 @@ def test_a_fail_result_publishes_one_message_with_the_audit_fields(
 
     sent = notifier(url).report_outcome(ACCESS_DENIED, "fc-req-1", Deadline(10), form="stream")
 
-    assert sent is True
+    assert sent is Notified.DELIVERED
     [message] = backend.messages(FAILURES)
     assert backend.messages(REMEDIATIONS) == []
     document = body(message)
@@ -150,7 +150,7 @@ def test_every_kind_of_failure_is_published(
 ) -> None:
     backend, url = fake_mns
 
-    assert notifier(url).report_outcome(report, "fc-req-2", Deadline(10)) is True
+    assert notifier(url).report_outcome(report, "fc-req-2", Deadline(10)) is Notified.DELIVERED
 
     [message] = backend.messages(FAILURES)
     assert body(message)["outcome"] == report.outcome.value
@@ -175,7 +175,7 @@ def test_successes_publish_nothing_without_a_remediation_topic(
 
     sent = notifier(url).report_outcome(Report(outcome, "fine", bucket="b-1"), None, Deadline(10))
 
-    assert sent is False
+    assert sent is Notified.NONE
     assert backend.requests == 0
 
 
@@ -185,8 +185,8 @@ def test_remediated_goes_to_the_remediation_topic_when_it_is_set(
     backend, url = fake_mns
     both = notifier(url, remediationTopic=REMEDIATIONS)
 
-    assert both.report_outcome(REMEDIATED, "fc-req-3", Deadline(10)) is True
-    assert both.report_outcome(Report(Outcome.ALREADY_PRIVATE, "ok"), None, Deadline(10)) is False
+    assert both.report_outcome(REMEDIATED, "fc-req-3", Deadline(10)) is Notified.DELIVERED
+    assert both.report_outcome(Report(Outcome.ALREADY_PRIVATE, "ok"), None, Deadline(10)) is Notified.NONE
 
     [message] = backend.messages(REMEDIATIONS)
     assert backend.messages(FAILURES) == []
@@ -202,8 +202,8 @@ def test_empty_topic_names_switch_notifications_off(fake_mns: tuple[MnsBackend, 
     off = notifier(url, failureTopic="", remediationTopic=" ")
 
     assert off.enabled is False
-    assert off.report_outcome(ACCESS_DENIED, None, Deadline(10)) is False
-    assert off.report_outcome(REMEDIATED, None, Deadline(10)) is False
+    assert off.report_outcome(ACCESS_DENIED, None, Deadline(10)) is Notified.UNDELIVERED
+    assert off.report_outcome(REMEDIATED, None, Deadline(10)) is Notified.NONE
     assert backend.requests == 0
 
 
@@ -238,7 +238,7 @@ def test_a_message_stays_small_and_ascii_whatever_the_report_holds(
         request_ids=tuple(f"id{i}" for i in range(1000)),
     )
 
-    assert notifier(url).report_outcome(huge, "fc" * 5000, Deadline(10)) is True
+    assert notifier(url).report_outcome(huge, "fc" * 5000, Deadline(10)) is Notified.DELIVERED
 
     [message] = backend.messages(FAILURES)
     assert len(message.body.encode()) <= 4096
@@ -275,7 +275,7 @@ def test_a_sweep_with_failures_sends_one_bounded_summary(fake_mns: tuple[MnsBack
     }
     both = notifier(url, remediationTopic=REMEDIATIONS)
 
-    assert both.report_sweep(summary, [*failed, *fixed], Deadline(10), "fc-sweep-1") is True
+    assert both.report_sweep(summary, [*failed, *fixed], Deadline(10), "fc-sweep-1") is Notified.DELIVERED
 
     [failure] = backend.messages(FAILURES)
     document = body(failure)
@@ -294,7 +294,7 @@ def test_a_clean_sweep_sends_nothing(fake_mns: tuple[MnsBackend, str]) -> None:
     backend, url = fake_mns
     summary = {"status": "success", "outcomes": {"already_private": 4}, "complete": True}
 
-    assert notifier(url).report_sweep(summary, [], Deadline(10)) is True
+    assert notifier(url).report_sweep(summary, [], Deadline(10)) is Notified.NONE
     assert backend.requests == 0
 
 
@@ -346,7 +346,7 @@ def test_without_override_it_publishes_over_https_to_the_accounts_mns_host(
     monkeypatch.setattr(socket, "getaddrinfo", no_network)
     production = Notifier(NotifySettings(failure_topic=FAILURES), CREDENTIALS, REGION, "1234567890")
 
-    assert production.report_outcome(ACCESS_DENIED, None, Deadline(10)) is False
+    assert production.report_outcome(ACCESS_DENIED, None, Deadline(10)) is Notified.UNDELIVERED
     assert looked_up
     assert set(looked_up) == {("1234567890.mns.cn-hangzhou.aliyuncs.com", 443)}
 
@@ -371,7 +371,7 @@ def test_a_host_is_never_built_from_an_unvalidated_account_or_region(
     production = Notifier(NotifySettings(failure_topic=FAILURES), CREDENTIALS, region, account_id)
 
     with caplog.at_level(logging.WARNING):
-        assert production.report_outcome(ACCESS_DENIED, None, Deadline(10)) is False
+        assert production.report_outcome(ACCESS_DENIED, None, Deadline(10)) is Notified.UNDELIVERED
 
     assert looked_up == []
     assert "notification not sent" in caplog.text
@@ -380,13 +380,16 @@ def test_a_host_is_never_built_from_an_unvalidated_account_or_region(
 # -- trouble: never raises, never overruns, says why ---------------------------------------
 
 
-def test_a_refused_connection_is_logged_and_returns(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_refused_connection_is_tried_again_then_logged_and_returns(
+    caplog: pytest.LogCaptureFixture, waits: list[float]
+) -> None:
     dead = notifier(f"http://127.0.0.1:{free_port()}")
     start = time.monotonic()
 
     with caplog.at_level(logging.WARNING):
-        assert dead.report_outcome(ACCESS_DENIED, None, Deadline(10)) is False
+        assert dead.report_outcome(ACCESS_DENIED, None, Deadline(10)) is Notified.UNDELIVERED
 
+    assert len(waits) == 4  # five attempts, the waits between them recorded, not slept
     assert time.monotonic() - start < 2
     assert "failure notification to topic repair-failures not sent: network error" in caplog.text
 
@@ -396,7 +399,7 @@ def test_a_silent_server_is_cut_off_before_the_deadline(fake_mns: tuple[MnsBacke
     backend.inject(Fault.delay(30), times=5)
     start = time.monotonic()
 
-    assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(1.5)) is False
+    assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(1.5)) is Notified.UNDELIVERED
 
     assert time.monotonic() - start < 1.5
 
@@ -409,7 +412,7 @@ def test_a_server_dripping_bytes_is_cut_off_by_the_total_budget(
     monkeypatch.setattr(notify, "_ATTEMPT_TIMEOUT", 1.0)
     with SlowDripServer(interval=0.1) as drip:
         start = time.monotonic()
-        assert notifier(drip.url).report_outcome(ACCESS_DENIED, None, Deadline(60)) is False
+        assert notifier(drip.url).report_outcome(ACCESS_DENIED, None, Deadline(60)) is Notified.UNDELIVERED
         elapsed = time.monotonic() - start
     assert drip.connections >= 1
     assert elapsed < 1.5
@@ -418,7 +421,7 @@ def test_a_server_dripping_bytes_is_cut_off_by_the_total_budget(
 def test_no_attempt_starts_when_no_time_is_left(fake_mns: tuple[MnsBackend, str]) -> None:
     backend, url = fake_mns
 
-    assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(0.2)) is False
+    assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(0.2)) is Notified.UNDELIVERED
     assert backend.requests == 0
 
 
@@ -428,7 +431,7 @@ def test_a_transient_error_is_tried_once_more(
     backend, url = fake_mns
     backend.inject(Fault.error(503, "ServiceUnavailable"))
 
-    assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(10)) is True
+    assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(10)) is Notified.DELIVERED
 
     assert backend.requests == 2
     assert len(backend.messages(FAILURES)) == 1
@@ -447,7 +450,7 @@ def test_a_refusal_is_logged_with_its_code_and_not_retried(
     with caplog.at_level(logging.WARNING):
         assert (
             notifier(url, failureTopic=topic).report_outcome(ACCESS_DENIED, None, Deadline(10))
-            is False
+            is Notified.UNDELIVERED
         )
 
     assert backend.requests == 1
@@ -461,7 +464,7 @@ def test_no_credentials_means_a_warning_not_an_error(
     with caplog.at_level(logging.WARNING):
         assert (
             notifier(url, credentials=None).report_outcome(ACCESS_DENIED, None, Deadline(10))
-            is False
+            is Notified.UNDELIVERED
         )
     assert backend.requests == 0
     assert "no credentials" in caplog.text
@@ -475,10 +478,10 @@ def test_an_internal_error_while_notifying_is_swallowed(
     def broken(document: object) -> str:
         raise RuntimeError("a defect of ours")
 
-    monkeypatch.setattr(notify, "_body", broken)
+    monkeypatch.setattr(notify, "_json", broken)
 
-    assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(10)) is False
-    assert notifier(url).report_sweep({"status": "fail"}, [ACCESS_DENIED], Deadline(10)) is False
+    assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(10)) is Notified.UNDELIVERED
+    assert notifier(url).report_sweep({"status": "fail"}, [ACCESS_DENIED], Deadline(10)) is Notified.UNDELIVERED
 
 
 def test_an_mns_sdk_that_prints_credentials_is_refused(
@@ -494,7 +497,7 @@ def test_an_mns_sdk_that_prints_credentials_is_refused(
     monkeypatch.setattr(mns.pkg_info, "version", "1.1.5")
 
     with caplog.at_level(logging.WARNING):
-        assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(10)) is False
+        assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(10)) is Notified.UNDELIVERED
 
     assert backend.requests == 0
     assert "not aliyun-mns-sdk>=1.3.0" in caplog.text
@@ -533,7 +536,7 @@ def test_no_secret_reaches_a_log_line_or_stdout_at_debug(
 def test_the_sdk_is_imported_only_when_a_message_is_sent() -> None:
     code = (
         "import sys\n"
-        "from resource_repair.notify import Notifier, NotifySettings\n"
+        "from resource_repair.notify import Notified, Notifier, NotifySettings\n"
         "from resource_repair.report import Outcome, Report\n"
         "from resource_repair.retry import Deadline\n"
         "n = Notifier(NotifySettings(failure_topic='t'), None, 'cn-hangzhou', '1')\n"
@@ -561,7 +564,7 @@ def test_notify_outcome_reads_credentials_region_and_account_from_fcs_context(
 
     sent = notify.notify_outcome(ACCESS_DENIED, context, environ, "fc-req-9", Deadline(10))
 
-    assert sent is True
+    assert sent is Notified.DELIVERED
     [message] = backend.messages(FAILURES)
     assert message.key_id == CREDENTIALS.access_key_id
     assert message.security_token == CREDENTIALS.security_token
@@ -579,8 +582,8 @@ def test_notify_outcome_skips_quiet_outcomes_and_bad_settings_without_raising(
 
     with caplog.at_level(logging.WARNING):
         quiet = Report(Outcome.ALREADY_PRIVATE, "ok")
-        assert notify.notify_outcome(quiet, context, good, None, Deadline(10)) is False
-        assert notify.notify_outcome(ACCESS_DENIED, context, bad, None, Deadline(10)) is False
+        assert notify.notify_outcome(quiet, context, good, None, Deadline(10)) is Notified.NONE
+        assert notify.notify_outcome(ACCESS_DENIED, context, bad, None, Deadline(10)) is Notified.UNDELIVERED
 
     assert backend.requests == 0
     assert "failureTopic='not_a_topic' is not an MNS topic name" in caplog.text

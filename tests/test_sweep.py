@@ -113,7 +113,7 @@ def test_two_rules_several_pages_mixed_outcomes(
 
     result = run_sweep(runtime)
 
-    assert set(result) == {"status", "outcomes", "complete", "rules"}
+    assert set(result) == {"status", "outcomes", "complete", "rules", "notification"}
     assert result["status"] == "fail"  # one AccessDenied, one foreign bucket: someone is told
     assert result["complete"] is True
     assert result["outcomes"] == {
@@ -221,6 +221,7 @@ def test_steady_state_is_one_listing_request_and_no_oss_request(
             "status": "success",
             "outcomes": {},
             "complete": True,
+            "notification": "none",
             "rules": [
                 {
                     "reference": value,

@@ -27,7 +27,12 @@ def log_received(event: object) -> None:
 
 
 def audit_record(
-    report: Report, fc_request_id: str | None, *, form: str | None, will_retry: bool = False
+    report: Report,
+    fc_request_id: str | None,
+    *,
+    form: str | None,
+    will_retry: bool = False,
+    notification: str | None = None,
 ) -> dict[str, object]:
     """The audit fields: the function logs them, the backfill writes them to its report."""
     return {
@@ -36,11 +41,25 @@ def audit_record(
         **report.as_dict(),
         "delivery_form": form,
         "will_retry": will_retry,
+        **_notification_field(notification),
     }
 
 
+def _notification_field(notification: str | None) -> dict[str, object]:
+    """``delivered``, ``undelivered`` or ``none`` (notify.Notified), on the event function's
+    lines: a Log Service alert on ``notification: undelivered`` tells whoever SMQ did not."""
+    return {} if notification is None else {"notification": notification}
+
+
 def write_audit(
-    report: Report, fc_request_id: str | None, *, form: str | None, will_retry: bool = False
+    report: Report,
+    fc_request_id: str | None,
+    *,
+    form: str | None,
+    will_retry: bool = False,
+    notification: str | None = None,
 ) -> None:
-    record = audit_record(report, fc_request_id, form=form, will_retry=will_retry)
+    record = audit_record(
+        report, fc_request_id, form=form, will_retry=will_retry, notification=notification
+    )
     audit_logger.info(json.dumps(record, ensure_ascii=True))

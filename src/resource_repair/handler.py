@@ -9,6 +9,7 @@ attempt keeps to the Deadline (see oss_client.BucketClient).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from resource_repair.delivery import decode_delivery
 from resource_repair.errors import ConfigurationError, InvalidEventError, TransientOssError
 from resource_repair.invocation import context_text, function_region, function_timeout
 from resource_repair.message import IgnoredMessage, NonComplianceEvent, classify_message
-from resource_repair.notify import notify_outcome
+from resource_repair.notify import Notified, notify_outcome
 from resource_repair.redaction import protect_logs
 from resource_repair.remediation import remediate_event
 from resource_repair.report import Outcome, Report
@@ -82,11 +83,13 @@ def handle(event: object, context: object, environ: Mapping[str, str] | None = N
         logger.exception("unexpected error")
         report = Report(Outcome.FAILED, f"internal error: {type(exc).__name__}")
     _log(report)
-    write_audit(report, fc_request_id, form=form)
     # A handed-back delivery (the raise above) is not published: FC retries it, and once
-    # FC gives up its failure destination tells the same topic.
-    notify_outcome(report, context, env, fc_request_id, notify_deadline, form=form)
-    return report.to_json()
+    # FC gives up its failure destination tells the same topic. Anything else is published
+    # before the audit line is written, so that the line says whether it was (a line costs
+    # microseconds; the notification keeps to its deadline, short of FC's timeout).
+    notified = notify_outcome(report, context, env, fc_request_id, notify_deadline, form=form)
+    write_audit(report, fc_request_id, form=form, notification=notified.value)
+    return _result(report, notified)
 
 
 def _select(message: dict[str, object], settings: Settings) -> NonComplianceEvent | Report:
@@ -108,6 +111,12 @@ def _select(message: dict[str, object], settings: Settings) -> NonComplianceEven
 
 def _rule_selected(event: NonComplianceEvent, settings: Settings) -> bool:
     return any(ref in settings.rule_references for ref in event.rule_references)
+
+
+def _result(report: Report, notified: Notified) -> str:
+    """The report, and whether the message it called for reached SMQ."""
+    result = {**report.as_dict(), "notification": notified.value}
+    return json.dumps(result, ensure_ascii=True)
 
 
 def _log(report: Report) -> None:

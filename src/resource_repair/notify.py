@@ -1,9 +1,12 @@
 """Tell people: every failure to the MNS topic ``failureTopic``, every remediation to
 ``remediationTopic`` (optional), published by the function itself.
 
-A notification is a side effect: it never changes the result returned to FC, never raises,
-and never runs past the deadline it is given. One that cannot be sent is logged as a
-warning (without secrets) and the audit line stays the record of truth.
+A notification is a side effect: it never changes the outcome returned to FC, never raises,
+and never runs past the deadline it is given. A transient refusal is tried again while the
+notification's share of the time lasts; one that still cannot be sent is logged as a
+warning (without secrets), and the caller writes ``"notification": "undelivered"`` into the
+result and the audit line, on which a Log Service alert fires (README, "Failures you can
+see"). It is not handed back to FC by raising: see :class:`Notified`.
 
 The MNS SDK (``aliyun-mns-sdk``, module ``mns``) sends with ``http.client`` and is imported
 only when a message is actually published, so that an ignored delivery never pays for it.
@@ -14,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import enum
 import importlib
 import ipaddress
 import json
@@ -21,7 +25,7 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,7 +74,11 @@ _MIN_ATTEMPT = 0.3
 """Below this much time left, an attempt is not started."""
 _RESERVE = 0.2
 """Seconds left to the caller after the last attempt, to return before the deadline."""
-_RETRY = RetryPolicy(max_attempts=2, base_delay=0.1, max_delay=0.3, request_timeout=1.0)
+# Tries spread over the budget: an SMQ refusal lasting a few seconds (a 5xx, throttling, a
+# dropped connection) is outlasted rather than lost; a retry starts only with a second left.
+_RETRY = RetryPolicy(
+    max_attempts=5, base_delay=0.4, max_delay=1.5, throttled_delay=0.5, request_timeout=1.0
+)
 
 # Size: MNS takes 64 KB; these bounds keep a message near 4 KB whatever a report holds.
 _MAX_REASON_CHARS = 1024
@@ -79,6 +87,8 @@ _MAX_REQUEST_IDS = 8
 _MAX_LISTED_BUCKETS = 25
 _MAX_LISTED_RULES = 10
 _MAX_BODY_BYTES = 16384
+_CUT_CHARS = 64
+"""What a text keeps in a sweep summary that had to be shortened to fit."""
 _MAX_TAG_CHARS = 16  # MNS's limit; subscriptions can filter on the tag
 _MAX_SUBJECT_CHARS = 100
 
@@ -86,6 +96,26 @@ _TRANSIENT_CODES = frozenset(
     {"InternalError", "ServiceUnavailable", "Throttling", "TooManyRequests", "QpsLimitExceeded"}
 )
 _CODE = re.compile(r"[A-Za-z0-9.]{1,64}")
+
+
+class Notified(str, enum.Enum):
+    """Whether the message an outcome called for reached SMQ: the result and the audit line
+    carry it as ``"notification"``.
+
+    ``undelivered`` is final. The handler does not raise to have FC replay the delivery: a
+    replay of a partly applied fix finds nothing to fix and returns ``success``, losing the
+    first failure; and FC's failure destination publishes to the same topic, with the same
+    role, moments later (FC's retries are seconds apart), so what outlasted these retries
+    (a missing topic or permission, an SMQ outage) most likely defeats it too. The audit
+    line reaches Log Service whatever SMQ does: the alert on it is the fallback.
+    """
+
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    """Due, and not published: SMQ refused or did not answer, no time was left, or no
+    topic is set for it (a ``fail`` with no ``failureTopic`` reaches nobody)."""
+    NONE = "none"
+    """Nothing was due: a success, or a remediation with no ``remediationTopic``."""
 
 
 class NotificationError(ResourceRepairError):
@@ -245,15 +275,23 @@ class Notifier:
         deadline: Deadline,
         *,
         form: str | None = None,
-    ) -> bool:
+    ) -> Notified:
         """A ``fail`` result to the failure topic, ``remediated`` to the remediation topic;
         anything else sends nothing."""
+        due = report.status == "fail" or (
+            report.outcome is Outcome.REMEDIATED and self.settings.remediation_topic is not None
+        )
+        if not due:
+            return Notified.NONE
         try:
             notification = self._outcome_notification(report, fc_request_id, form)
-            return notification is not None and self._publish(notification, deadline)
+            if notification is None:
+                logger.warning("failure not published: %s is not set", FAILURE_TOPIC)
+                return Notified.UNDELIVERED
+            return _notified(self._publish(notification, deadline))
         except Exception as exc:  # a notification must never turn into the handler's error
             logger.warning("notification not sent: internal error: %s", type(exc).__name__)
-            return False
+            return Notified.UNDELIVERED
 
     def report_sweep(
         self,
@@ -261,10 +299,11 @@ class Notifier:
         reports: Iterable[Report],
         deadline: Deadline,
         fc_request_id: str | None = None,
-    ) -> bool:
+    ) -> Notified:
         """One message listing the sweep's failures (to the failure topic) and one listing
         the buckets it remediated (to the remediation topic), each only when there are any.
-        Returns whether every message due was published."""
+        Every run lists the buckets failing in it, so one still failing is published again
+        by the next run. ``delivered`` only when every message due was published."""
         try:
             failures: list[Report] = []
             remediated: list[Report] = []
@@ -273,18 +312,25 @@ class Notifier:
                     failures.append(report)
                 elif report.outcome is Outcome.REMEDIATED:
                     remediated.append(report)
+            failed = bool(failures) or _summary_failed(summary)
+            unheard = failed and not self.settings.failure_topic
+            if unheard:
+                logger.warning("sweep failures not published: %s is not set", FAILURE_TOPIC)
+            # The failures first: they get the larger share of the time reserved.
             due = []
-            if self.settings.failure_topic and (failures or _summary_failed(summary)):
+            if failed and not unheard:
                 due.append(self._sweep_notification(summary, failures, fc_request_id, "sweep"))
             if self.settings.remediation_topic and remediated:
                 due.append(
                     self._sweep_notification(summary, remediated, fc_request_id, "remediation")
                 )
+            if not due and not unheard:
+                return Notified.NONE
             sent = [self._publish(n, deadline) for n in due]
-            return all(sent)
+            return _notified(all(sent) and not unheard)
         except Exception as exc:  # a notification must never turn into the sweep's error
             logger.warning("sweep notification not sent: internal error: %s", type(exc).__name__)
-            return False
+            return Notified.UNDELIVERED
 
     # -- what the messages say -------------------------------------------------------------
 
@@ -320,8 +366,7 @@ class Notifier:
         fc_request_id: str | None,
         kind: str,
     ) -> Notification:
-        listed = reports[:_MAX_LISTED_BUCKETS]
-        document: dict[str, object] = {
+        head: dict[str, object] = {
             "notification": kind,
             **self._origin(),
             "delivery_form": "sweep",
@@ -332,18 +377,17 @@ class Notifier:
             "reason": _short(_text(summary["reason"]), _MAX_REASON_CHARS)
             if "reason" in summary
             else None,
-            "rules": _rules(summary.get("rules")),
-            "buckets": [
-                {
-                    "bucket": _short(r.bucket, 63),
-                    "region": _short(r.region, 40),
-                    "outcome": r.outcome.value,
-                    "reason": _short(r.reason, _MAX_FIELD_CHARS),
-                }
-                for r in listed
-            ],
-            "buckets_not_listed": len(reports) - len(listed),
         }
+        buckets = [
+            {
+                "bucket": _short(r.bucket, 63),
+                "region": _short(r.region, 40),
+                "outcome": r.outcome.value,
+                "reason": _short(r.reason, _MAX_FIELD_CHARS),
+            }
+            for r in reports[:_MAX_LISTED_BUCKETS]
+        ]
+        body = _sweep_body(head, _rules(summary.get("rules")), buckets, len(reports))
         if kind == "sweep":
             topic = self.settings.failure_topic
             counts = _counts(summary.get("outcomes"))
@@ -355,7 +399,7 @@ class Notifier:
             subject = f"resource_repair sweep: {len(reports)} bucket(s) made private"
             tag = "remediated"
         assert topic is not None
-        return Notification(topic, kind, tag, _subject(subject), _body(document))
+        return Notification(topic, kind, tag, _subject(subject), body)
 
     def _origin(self) -> dict[str, object]:
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -550,18 +594,18 @@ def notify_outcome(
     deadline: Deadline,
     *,
     form: str | None = None,
-) -> bool:
-    """What the event handler calls after writing the audit line: reads the settings, the
+) -> Notified:
+    """What the event handler calls before writing the audit line: reads the settings, the
     role's credentials, the function's region and account from FC's context (either
     runtime's shape), and publishes. Costs nothing for an outcome nobody is told about;
     never raises. A bad setting is logged here (Settings reports it as the failure)."""
     if report.status != "fail" and report.outcome is not Outcome.REMEDIATED:
-        return False
+        return Notified.NONE
     try:
         settings = NotifySettings.from_env(environ)
     except ConfigurationError as exc:
         logger.warning("notification not sent: %s", exc)
-        return False
+        return Notified.UNDELIVERED if report.status == "fail" else Notified.NONE
     notifier = Notifier(
         settings,
         resolve_credentials(context, environ),
@@ -637,17 +681,74 @@ def _failing(counts: Mapping[str, int]) -> int:
     return sum(n for outcome, n in counts.items() if Outcome(outcome).status == "fail")
 
 
+def _notified(published: bool) -> Notified:
+    return Notified.DELIVERED if published else Notified.UNDELIVERED
+
+
 def _subject(text: str) -> str:
     # Printable ASCII only: a bucket or rule name must not inject a header line.
     printable = "".join(c if " " <= c <= "~" else "?" for c in text)
     return printable[:_MAX_SUBJECT_CHARS]
 
 
+def _json(document: Mapping[str, object]) -> str:
+    return json.dumps(document, ensure_ascii=True, separators=(",", ":"))
+
+
 def _body(document: Mapping[str, object]) -> str:
-    body = json.dumps(document, ensure_ascii=True, separators=(",", ":"))
+    body = _json(document)
     if len(body) <= _MAX_BODY_BYTES:
         return body
-    # Unreachable with the bounds above; kept so that no input can make a message too big.
-    fallback = {k: document.get(k) for k in ("notification", "source", "time", "outcome")}
+    # Unreachable with the bounds above; kept so that no input can make a message too big,
+    # and even then the message still names the bucket.
+    kept = ("notification", "source", "time", "status", "outcome", "bucket", "region")
+    fallback = {k: _short(_text(document.get(k)), 64) for k in kept}
     fallback["reason"] = "message too large to send; see the audit log"
-    return json.dumps(fallback, ensure_ascii=True, separators=(",", ":"))
+    return _json(fallback)
+
+
+def _sweep_body(
+    head: Mapping[str, object],
+    rules: list[object],
+    buckets: list[dict[str, str | None]],
+    total: int,
+) -> str:
+    """The sweep's summary, shortened until it fits SMQ's message: first the texts (reasons,
+    rule names and errors cut), then the list of buckets halved; the counts always stay, and
+    so does the first bucket's name, since a summary that names none sends people hunting."""
+    for document in _shortened_sweeps(head, rules, buckets, total):
+        body = _json(document)
+        if len(body) <= _MAX_BODY_BYTES:
+            break
+    return body
+
+
+def _shortened_sweeps(
+    head: Mapping[str, object],
+    rules: list[object],
+    buckets: list[dict[str, str | None]],
+    total: int,
+) -> Iterator[dict[str, object]]:
+    def document(
+        head: Mapping[str, object], rules: list[object], shown: list[dict[str, str | None]]
+    ) -> dict[str, object]:
+        return {**head, "rules": rules, "buckets": shown, "buckets_not_listed": total - len(shown)}
+
+    yield document(head, rules, buckets)
+    head = {**head, "reason": _short(_text(head["reason"]), _CUT_CHARS) if head.get("reason") else None}
+    rules = [_cut_rule(entry) for entry in rules]
+    buckets = [{**b, "reason": _short(b["reason"], _CUT_CHARS)} for b in buckets]
+    shown = len(buckets)
+    while True:
+        yield document(head, rules, buckets[:shown])
+        if shown <= 1:
+            break
+        shown //= 2
+    # The last resort, a few hundred bytes whatever the rules say: counts and one bucket.
+    yield {**document(head, [], buckets[:1]), "rules_not_listed": len(rules)}
+
+
+def _cut_rule(entry: object) -> object:
+    if isinstance(entry, Mapping):
+        return {k: _short(v, _CUT_CHARS) if isinstance(v, str) else v for k, v in entry.items()}
+    return _short(_text(entry), _CUT_CHARS)

@@ -39,7 +39,7 @@ from resource_repair.errors import ConfigurationError, InvalidEventError, Transi
 from resource_repair.invocation import context_text, function_region, function_timeout
 from resource_repair.member_access import worst_case_seconds
 from resource_repair.message import NonComplianceEvent
-from resource_repair.notify import Notifier, NotifySettings
+from resource_repair.notify import Notified, Notifier, NotifySettings
 from resource_repair.redaction import protect_logs
 from resource_repair.remediation import remediate_event
 from resource_repair.remediators.registry import dispatch
@@ -163,20 +163,21 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
         result = _summary(
             f"configuration: {exc}", collections.Counter(), [], complete=False, failed=True
         )
-        output = _finish(result, fc_request_id, started)
         # A mistyped setting stops every sweep: tell someone, if the topics themselves parse.
         try:
             notify_settings = NotifySettings.from_env(env)
         except ConfigurationError:
-            return output
+            result["notification"] = Notified.UNDELIVERED.value
+            return _finish(result, fc_request_id, started)
         notifier = Notifier(
             notify_settings,
             resolve_credentials(context, env),
             region,
             context_text(context, "account_id"),
         )
-        notifier.report_sweep(result, [], notify_deadline, fc_request_id)
-        return output
+        notified = notifier.report_sweep(result, [], notify_deadline, fc_request_id)
+        result["notification"] = notified.value
+        return _finish(result, fc_request_id, started)
     credentials = resolve_credentials(context, env)
     site = settings.config_site or site_for_region(region)
     notifier = Notifier(settings.notify, credentials, region, context_text(context, "account_id"))
@@ -210,10 +211,10 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
             result = _summary(
                 f"internal error: {type(exc).__name__}", counts, rules, complete=False, failed=True
             )
-    output = _finish(result, fc_request_id, started)
-    if notifier.enabled:
-        notifier.report_sweep(result, kept, notify_deadline, fc_request_id)
-    return output
+    # Published before the summary line is written, so that the line says whether it was.
+    notified = notifier.report_sweep(result, kept, notify_deadline, fc_request_id)
+    result["notification"] = notified.value
+    return _finish(result, fc_request_id, started)
 
 
 def _sweep_rules(
