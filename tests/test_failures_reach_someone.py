@@ -5,6 +5,7 @@ gets the fix of its rule's managed rule, as a delivered message would."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ import index
 from resource_repair import sweep
 from resource_repair.testing import OssBackend, fc_context, fc_environment, mock_oss
 from resource_repair.testing.config import ConfigBackend, mock_config_api
-from resource_repair.testing.mns import MnsBackend, fake_mns_server
+from resource_repair.testing.mns import Fault, MnsBackend, fake_mns_server
 from tests.conftest import BUCKET, REGION, RULE_NAME, Invoke, load_event
 
 FAILURES = "resource-repair-failures"
@@ -148,8 +149,6 @@ def test_a_late_failure_is_still_published_inside_the_functions_timeout(
     # invocation's start, not from the moment the remediation ended.
     import time
 
-    from resource_repair.testing.mns import Fault
-
     fake_oss.create_bucket(BUCKET, REGION, "public-read")
     fake_oss.latency = 0.9
     fake_oss.fail_next(1, status=403, code="AccessDenied", operation="PutBucketAcl")
@@ -213,3 +212,101 @@ def test_an_account_groups_rule_without_its_managed_rule_is_reported_not_guessed
     monkeypatch.setenv("prepareRuleName", "cr-writerule00000001=oss-bucket-public-write-prohibited")
     assert run_sweep()["outcomes"] == {"already_compliant": 1}
     assert oss.acl_of("public-site") == "public-read"
+
+
+# -- a failure SMQ does not take at once ----------------------------------------------------
+
+
+def audit_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [
+        json.loads(r.getMessage())
+        for r in caplog.records
+        if r.name == "resource_repair.audit" and r.getMessage().startswith("{")
+    ]
+
+
+def test_a_failure_smq_refuses_three_times_is_still_delivered_and_says_so(
+    mns: MnsBackend, fake_oss: OssBackend, invoke: Invoke, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A few seconds of 503s from SMQ used to lose the failure after its second try.
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    fake_oss.fail_next(1, status=403, code="AccessDenied", operation="PutBucketAcl")
+    mns.inject(Fault.error(503, "ServiceUnavailable"), times=3)
+    caplog.set_level(logging.INFO, logger="resource_repair.audit")
+
+    result = invoke(load_event("noncompliance-oss-stream.txt"))
+
+    [message] = published(mns, FAILURES)
+    assert (message["bucket"], message["outcome"]) == (BUCKET, "failed")
+    assert mns.requests == 4
+    assert result["notification"] == "delivered"
+    [line] = audit_lines(caplog)
+    assert (line["outcome"], line["notification"]) == ("failed", "delivered")
+
+
+def test_a_failure_smq_never_takes_is_returned_and_logged_as_undelivered(
+    mns: MnsBackend, fake_oss: OssBackend, invoke: Invoke, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Returned, not raised: FC would replay a fix that changed something and find nothing
+    # to fix; the audit line is what a Log Service alert fires on.
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    fake_oss.fail_next(1, status=403, code="AccessDenied", operation="PutBucketAcl")
+    mns.inject(Fault.error(503, "ServiceUnavailable"), times=100)
+    caplog.set_level(logging.INFO, logger="resource_repair.audit")
+
+    result = invoke(load_event("noncompliance-oss-stream.txt"))
+
+    assert mns.all_messages() == []
+    assert (result["outcome"], result["notification"]) == ("failed", "undelivered")
+    [line] = audit_lines(caplog)
+    assert (line["bucket"], line["notification"]) == (BUCKET, "undelivered")
+    assert "AccessDenied" in line["reason"]
+
+
+def test_a_failure_with_no_failure_topic_is_undelivered_a_success_needs_no_message(
+    fake_oss: OssBackend, invoke: Invoke, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    caplog.set_level(logging.INFO, logger="resource_repair.audit")
+    assert invoke(load_event("noncompliance-oss-stream.txt"))["notification"] == "none"
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    fake_oss.fail_next(1, status=403, code="AccessDenied", operation="PutBucketAcl")
+    assert invoke(load_event("noncompliance-oss-stream.txt"))["notification"] == "undelivered"
+    assert [line["notification"] for line in audit_lines(caplog)] == ["none", "undelivered"]
+
+
+# -- the sweep: every run tells of every bucket still failing -------------------------------
+
+
+def test_each_sweep_publishes_again_a_bucket_still_failing(
+    clouds: tuple[ConfigBackend, OssBackend], mns: MnsBackend
+) -> None:
+    config, oss = clouds
+    rule = config.add_rule(RULE_NAME)
+    oss.create_bucket("not-ours", REGION, "public-read", owner_id="1111111111111111")
+    oss.create_bucket("open-one", REGION, "public-read")
+    config.add_results(rule, ["not-ours", "open-one"], REGION)
+
+    first, second = run_sweep(), run_sweep()
+
+    named = [[b["bucket"] for b in m["buckets"]] for m in published(mns, FAILURES)]
+    assert named == [["not-ours"], ["not-ours"]]
+    assert (first["notification"], second["notification"]) == ("delivered", "delivered")
+
+
+def test_a_sweep_summary_smq_never_takes_is_logged_as_undelivered(
+    clouds: tuple[ConfigBackend, OssBackend], mns: MnsBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, oss = clouds
+    rule = config.add_rule(RULE_NAME)
+    oss.create_bucket("not-ours", REGION, "public-read", owner_id="1111111111111111")
+    config.add_results(rule, ["not-ours"], REGION)
+    mns.inject(Fault.error(503, "ServiceUnavailable"), times=100)
+    caplog.set_level(logging.INFO, logger="resource_repair.audit")
+
+    result = run_sweep()
+
+    assert mns.all_messages() == []
+    assert (result["status"], result["notification"]) == ("fail", "undelivered")
+    [summary] = [line for line in audit_lines(caplog) if line["audit"] == "resource_repair_sweep"]
+    assert summary["notification"] == "undelivered"

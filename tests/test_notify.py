@@ -290,6 +290,61 @@ def test_a_sweep_with_failures_sends_one_bounded_summary(fake_mns: tuple[MnsBack
     assert [b["bucket"] for b in body(remediation)["buckets"]] == ["site-0", "site-1", "site-2"]
 
 
+def test_a_large_sweep_summary_is_shortened_and_still_names_the_first_buckets(
+    fake_mns: tuple[MnsBackend, str],
+) -> None:
+    # Rule names are free text, often Chinese (six bytes a character once escaped): with
+    # long reasons they took the summary past 16 KB, and it was replaced by a message that
+    # named no bucket at all.
+    backend, url = fake_mns
+    failed = [
+        Report(Outcome.FAILED, f"PutBucketAcl failed: {'AccessDenied ' * 40}", bucket=f"b-{i:03d}")
+        for i in range(400)
+    ]
+    rules = [
+        {
+            "reference": f"{i}-" + "\u7981\u6b62\u516c\u5171\u8bfb" * 60,
+            "rule_id": f"cr-{i:020d}",
+            "buckets": 40,
+            "complete": False,
+            "error": "ListConfigRuleEvaluationResults failed: " + "e" * 400,
+        }
+        for i in range(12)
+    ]
+    summary = {"status": "fail", "outcomes": {"failed": 400}, "complete": False, "rules": rules}
+
+    assert notifier(url).report_sweep(summary, failed, Deadline(10)) is Notified.DELIVERED
+
+    [message] = backend.messages(FAILURES)
+    assert len(message.body.encode()) <= 16384
+    document = body(message)
+    listed = [b["bucket"] for b in document["buckets"]]
+    assert listed and listed == [f"b-{i:03d}" for i in range(len(listed))]
+    assert document["buckets_not_listed"] == 400 - len(listed)
+    assert document["outcomes"] == {"failed": 400}
+    assert [rule["rule_id"] for rule in document["rules"]] == [f"cr-{i:020d}" for i in range(10)]
+    assert all(len(rule["reference"]) <= 64 for rule in document["rules"])
+
+
+def test_a_sweep_summary_that_cannot_fit_keeps_the_counts_and_one_bucket(
+    fake_mns: tuple[MnsBackend, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend, url = fake_mns
+    monkeypatch.setattr(notify, "_MAX_BODY_BYTES", 1024)  # the smallest limit a topic can have
+    failed = [Report(Outcome.FAILED, "x" * 300, bucket=f"b-{i:03d}") for i in range(30)]
+    rules = [{"reference": "r" * 200, "error": "e" * 200} for _ in range(10)]
+    summary = {"status": "fail", "outcomes": {"failed": 30}, "reason": "z" * 900, "rules": rules}
+
+    assert notifier(url).report_sweep(summary, failed, Deadline(10)) is Notified.DELIVERED
+
+    [message] = backend.messages(FAILURES)
+    assert len(message.body.encode()) <= 1024
+    document = body(message)
+    assert [b["bucket"] for b in document["buckets"]] == ["b-000"]
+    assert (document["buckets_not_listed"], document["rules_not_listed"]) == (29, 10)
+    assert document["outcomes"] == {"failed": 30}
+
+
 def test_a_clean_sweep_sends_nothing(fake_mns: tuple[MnsBackend, str]) -> None:
     backend, url = fake_mns
     summary = {"status": "success", "outcomes": {"already_private": 4}, "complete": True}
