@@ -735,7 +735,10 @@ def _shortened_sweeps(
         return {**head, "rules": rules, "buckets": shown, "buckets_not_listed": total - len(shown)}
 
     yield document(head, rules, buckets)
-    head = {**head, "reason": _short(_text(head["reason"]), _CUT_CHARS) if head.get("reason") else None}
+    head = {
+        **head,
+        "reason": _short(_text(head["reason"]), _CUT_CHARS) if head.get("reason") else None,
+    }
     rules = [_cut_rule(entry) for entry in rules]
     buckets = [{**b, "reason": _short(b["reason"], _CUT_CHARS)} for b in buckets]
     shown = len(buckets)
