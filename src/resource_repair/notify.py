@@ -285,8 +285,7 @@ class Notifier:
             return Notified.NONE
         try:
             notification = self._outcome_notification(report, fc_request_id, form)
-            if notification is None:
-                logger.warning("failure not published: %s is not set", FAILURE_TOPIC)
+            if notification is None:  # a failure with no failureTopic: nobody is told
                 return Notified.UNDELIVERED
             return _notified(self._publish(notification, deadline))
         except Exception as exc:  # a notification must never turn into the handler's error
@@ -313,9 +312,7 @@ class Notifier:
                 elif report.outcome is Outcome.REMEDIATED:
                     remediated.append(report)
             failed = bool(failures) or _summary_failed(summary)
-            unheard = failed and not self.settings.failure_topic
-            if unheard:
-                logger.warning("sweep failures not published: %s is not set", FAILURE_TOPIC)
+            unheard = failed and not self.settings.failure_topic  # nobody is told
             # The failures first: they get the larger share of the time reserved.
             due = []
             if failed and not unheard:
