@@ -503,6 +503,19 @@ def test_a_transient_error_is_tried_once_more(
     assert len(waits) == 1
 
 
+def test_retries_after_refusals_keep_to_the_time_left(fake_mns: tuple[MnsBackend, str]) -> None:
+    # Real waits here: the attempts are spread over the time the caller has, never past it.
+    backend, url = fake_mns
+    backend.inject(Fault.error(503, "ServiceUnavailable"), times=100)
+    start = time.monotonic()
+
+    assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(2.5)) is Notified.UNDELIVERED
+
+    assert time.monotonic() - start < 2.5
+    assert backend.requests >= 2
+    assert backend.messages(FAILURES) == []
+
+
 @pytest.mark.parametrize("code", ["AccessDenied", "TopicNotExist"])
 def test_a_refusal_is_logged_with_its_code_and_not_retried(
     fake_mns: tuple[MnsBackend, str], caplog: pytest.LogCaptureFixture, code: str
