@@ -6,11 +6,9 @@ Importing this module does not import aliyunsdkcore; building a client does.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from resource_repair.credentials import Credentials
@@ -25,7 +23,6 @@ READ_TIMEOUT = 10
 def acs_client(credentials: Credentials, region: str) -> Any:
     """An aliyunsdkcore client that signs with ``credentials`` and nothing else, without the
     SDK's own retries (callers retry with a deadline), with short timeouts."""
-    from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
     from aliyunsdkcore.client import AcsClient
 
     protect_logs(credentials.secrets)
@@ -34,23 +31,38 @@ def acs_client(credentials: Credentials, region: str) -> Any:
     sdk_logger = logging.getLogger("aliyunsdkcore")
     if sdk_logger.level < logging.INFO:
         sdk_logger.setLevel(logging.INFO)
-    credential: Any = (
-        StsTokenCredential(
-            credentials.access_key_id, credentials.access_key_secret, credentials.security_token
-        )
-        if credentials.security_token
-        else AccessKeyCredential(credentials.access_key_id, credentials.access_key_secret)
+    # The key pair given as ``ak``/``secret`` is the one case in which the SDK's signer
+    # factory does not look at ALIYUN_ACCESS_KEY_ID/_SECRET in the environment first (they
+    # would silently win over a ``credential``). The token's signer is then given directly.
+    client = AcsClient(
+        ak=credentials.access_key_id,
+        secret=credentials.access_key_secret,
+        region_id=region,
+        auto_retry=False,
+        timeout=READ_TIMEOUT,
+        connect_timeout=CONNECT_TIMEOUT,
     )
-    # The SDK picks its signer once, here, and ALIYUN_ACCESS_KEY_ID/_SECRET in the
-    # environment would silently win over the credentials chosen above.
-    with _without("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET"):
-        return AcsClient(
-            region_id=region,
-            credential=credential,
-            auto_retry=False,
-            timeout=READ_TIMEOUT,
-            connect_timeout=CONNECT_TIMEOUT,
+    client._signer = _signer(credentials)  # AcsClient has no public way to be given one
+    return client
+
+
+def _signer(credentials: Credentials) -> Any:
+    """The signer for exactly these credentials, whatever the environment holds."""
+    from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
+    from aliyunsdkcore.auth.signers.access_key_signer import AccessKeySigner
+    from aliyunsdkcore.auth.signers.sts_token_signer import StsTokenSigner
+
+    if credentials.security_token:
+        return StsTokenSigner(
+            StsTokenCredential(
+                credentials.access_key_id,
+                credentials.access_key_secret,
+                credentials.security_token,
+            )
         )
+    return AccessKeySigner(
+        AccessKeyCredential(credentials.access_key_id, credentials.access_key_secret)
+    )
 
 
 def rpc_request(
@@ -106,11 +118,3 @@ _REASONS = (
 )
 _ERRNO = re.compile(r"\[Errno -?\d+\] [A-Za-z ,'-]{1,80}")
 
-
-@contextlib.contextmanager
-def _without(*names: str) -> Iterator[None]:
-    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)
