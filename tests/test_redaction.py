@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import dataclasses
+import json
 import logging
+import re
+import string
+from urllib.parse import quote, unquote
 
+import oss2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from resource_repair.credentials import Credentials
+from resource_repair.errors import PermanentOssError
+from resource_repair.oss_client import BucketClient, oss_endpoint
 from resource_repair.redaction import MASK, SecretRedactor, protect_logs
+from resource_repair.retry import Deadline
+from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend
+from tests.conftest import BUCKET, REGION, Invoke, load_event
 
 
 def test_header_values_are_masked_even_for_unknown_secrets() -> None:
@@ -59,3 +76,163 @@ def test_records_whose_arguments_do_not_format_survive() -> None:
     record = logging.LogRecord("oss2.api", logging.DEBUG, __file__, 1, "%d items", ("x",), None)
     assert SecretRedactor().filter(record)
     assert "%d items" in record.getMessage()
+
+
+# -- every encoding ----------------------------------------------------------------------
+
+# What credentials are made of: key ids, secrets and STS tokens (base64 with "+/=").
+_SECRETS = st.text(alphabet=string.ascii_letters + string.digits + "+/=._-", min_size=8, max_size=48)
+
+
+def _hex_runs_decoded(text: str) -> list[bytes]:
+    """Every stretch of hex digits in ``text`` (spaces between pairs allowed), decoded at
+    both alignments: what a reader could turn back into bytes."""
+    decoded = []
+    for run in re.findall(r"[0-9A-Fa-f][0-9A-Fa-f ]*", text):
+        digits = run.replace(" ", "")
+        for start in (0, 1):
+            usable = digits[start:]
+            decoded.append(bytes.fromhex(usable[: len(usable) // 2 * 2]))
+    return decoded
+
+
+def _base64_runs_decoded(text: str) -> list[bytes]:
+    """Every stretch of base64 characters in ``text``, decoded at each of the four
+    alignments and with both alphabets."""
+    decoded = []
+    for run in re.findall(r"[A-Za-z0-9+/_-]+", text):
+        for start in range(4):
+            usable = run[start:]
+            usable = usable[: len(usable) // 4 * 4]
+            standard = usable.replace("-", "+").replace("_", "/")
+            with contextlib.suppress(binascii.Error):
+                decoded.append(base64.b64decode(standard, validate=True))
+    return decoded
+
+
+def _core(secret: str) -> bytes:
+    """The secret without its first and last byte: a base64 character shared with the
+    text around it may keep a few of their bits, never a whole byte of the inside."""
+    return secret.encode()[1:-1]
+
+
+@given(secret=_SECRETS, before=st.binary(max_size=7), after=st.binary(max_size=7))
+def test_a_secret_in_hex_is_masked_in_either_case_and_spacing(
+    secret: str, before: bytes, after: bytes
+) -> None:
+    redactor = SecretRedactor()
+    redactor.remember([secret])
+    raw = before + secret.encode() + after
+    for shown in (raw.hex(), raw.hex().upper(), " ".join(f"{b:02X}" for b in raw)):
+        redacted = redactor.redact(f"StringToSignBytes: {shown} end")
+        assert not any(_core(secret) in run for run in _hex_runs_decoded(redacted)), redacted
+
+
+@given(
+    secret=_SECRETS,
+    before=st.binary(max_size=8),
+    after=st.binary(max_size=8),
+    url_safe=st.booleans(),
+)
+def test_a_secret_in_base64_is_masked_at_every_alignment_of_a_longer_text(
+    secret: str, before: bytes, after: bytes, url_safe: bool
+) -> None:
+    redactor = SecretRedactor()
+    redactor.remember([secret])
+    encode = base64.urlsafe_b64encode if url_safe else base64.b64encode
+    shown = encode(before + secret.encode() + after).decode()
+    redacted = redactor.redact(f"x-oss-err: {shown}")
+    assert not any(_core(secret) in run for run in _base64_runs_decoded(redacted)), redacted
+
+
+@given(secret=_SECRETS, lower=st.booleans(), twice=st.booleans())
+def test_a_secret_percent_encoded_once_or_twice_in_either_case_is_masked(
+    secret: str, lower: bool, twice: bool
+) -> None:
+    redactor = SecretRedactor()
+    redactor.remember([secret])
+    shown = quote(secret, safe="")
+    if twice:
+        shown = quote(shown, safe="")
+    if lower:
+        shown = re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), shown)
+    redacted = redactor.redact(f"signed string POST&%2F&Signature%3Dx%26T%3D{shown}&x=1")
+    assert secret not in unquote(unquote(redacted))
+
+
+# -- OSS's echo of what it signed -----------------------------------------------------------
+
+
+def _signature_mismatch(fake_oss: OssBackend) -> None:
+    """The fake OSS knows the function's key id and token with another secret: every
+    request is answered SignatureDoesNotMatch, which echoes the string to sign."""
+    fake_oss.register_credentials(
+        dataclasses.replace(DEFAULT_CREDENTIALS, access_key_secret="AnotherSecretEntirely00")
+    )
+
+
+def _every_encoding(secret: str) -> list[str]:
+    raw = secret.encode()
+    return [
+        secret,
+        quote(secret, safe=""),
+        raw.hex(),
+        raw.hex().upper(),
+        " ".join(f"{b:02x}" for b in raw),
+        " ".join(f"{b:02X}" for b in raw),
+    ]
+
+
+def test_a_signature_mismatch_logs_no_token_in_any_encoding_and_no_string_to_sign(
+    fake_oss: OssBackend, invoke: Invoke, caplog: pytest.LogCaptureFixture
+) -> None:
+    # With STS keys OSS's string to sign holds the token, echoed in clear and in hex.
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    _signature_mismatch(fake_oss)
+    caplog.set_level(logging.DEBUG)
+    result = invoke(load_event("noncompliance-oss-plain.json"))
+    assert (result["outcome"], fake_oss.acl_of(BUCKET)) == ("failed", "public-read")
+    assert "SignatureDoesNotMatch" in result["reason"]
+    shown = caplog.text + json.dumps(result)
+    for name in ("StringToSign", "SignatureProvided"):
+        assert name not in shown
+    for encoded in _every_encoding(DEFAULT_CREDENTIALS.security_token):
+        assert encoded not in shown
+
+
+def test_the_oss_error_we_return_carries_no_signature_echo(fake_oss: OssBackend) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    _signature_mismatch(fake_oss)
+    client = BucketClient(
+        Credentials(
+            DEFAULT_CREDENTIALS.access_key_id,
+            DEFAULT_CREDENTIALS.access_key_secret,
+            DEFAULT_CREDENTIALS.security_token,
+        ),
+        oss_endpoint(REGION, internal=False),
+        BUCKET,
+        5.0,
+        deadline=Deadline(30.0),
+    )
+    with pytest.raises(PermanentOssError) as caught:
+        client.get_state()
+    assert caught.value.code == "SignatureDoesNotMatch"
+    # Whoever logs the error with its cause (a traceback) shows the oss2 exception too.
+    original = caught.value.__cause__
+    assert isinstance(original, oss2.exceptions.OssError)
+    for text in (str(caught.value), str(original), repr(original.details), str(original.body)):
+        for name in ("StringToSign", "SignatureProvided"):
+            assert name not in text
+        for encoded in _every_encoding(DEFAULT_CREDENTIALS.security_token):
+            assert encoded not in text
+
+
+def test_a_logged_traceback_is_masked_too(caplog: pytest.LogCaptureFixture) -> None:
+    protect_logs(["TracebackToken12345"])
+    caplog.set_level(logging.INFO)
+    try:
+        raise RuntimeError("token " + "TracebackToken12345".encode().hex())
+    except RuntimeError:
+        logging.getLogger("resource_repair.handler").exception("unexpected error")
+    assert "TracebackToken12345".encode().hex() not in caplog.text
+    assert "RuntimeError" in caplog.text

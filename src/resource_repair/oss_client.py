@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -41,7 +42,7 @@ from resource_repair.errors import (
     PermanentOssError,
     TransientOssError,
 )
-from resource_repair.redaction import protect_logs
+from resource_repair.redaction import SIGNATURE_ECHO_FIELDS, protect_logs
 from resource_repair.remediator import BucketState
 from resource_repair.retry import SHORTEST_ATTEMPT, Deadline
 from resource_repair.settings import EndpointMode
@@ -371,6 +372,7 @@ _TRANSPORT_ERRORS = (
 
 
 def translate_oss_error(operation: str, exc: oss2.exceptions.OssError) -> OssCallError:
+    _cut_signature_echo(exc)
     status = int(exc.status)
     code = exc.code or type(exc).__name__
     message = exc.message or ""
@@ -402,6 +404,27 @@ def translate_oss_error(operation: str, exc: oss2.exceptions.OssError) -> OssCal
     if status >= 500 or status == 429:
         return TransientOssError(operation, status, code, message, request_id)
     return PermanentOssError(operation, status, code, message, request_id)
+
+
+def _cut_signature_echo(exc: oss2.exceptions.OssError) -> None:
+    """Take OSS's echo of what it signed out of ``exc``, which is chained to ours and so
+    shows in any traceback: with STS keys the string to sign holds the security token, in
+    clear and in hex (StringToSignBytes)."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    for name in SIGNATURE_ECHO_FIELDS:
+        details.pop(name, None)
+    if isinstance(exc.body, bytes):
+        exc.body = _ECHOED_ELEMENT.sub(b"", exc.body)
+    # The same error document, base64-encoded, when the answer has no body (HEAD).
+    headers = getattr(exc, "headers", None)
+    if headers is not None and "x-oss-err" in headers:
+        with contextlib.suppress(TypeError, KeyError):
+            del headers["x-oss-err"]
+
+
+_ECHOED_ELEMENT = re.compile(
+    rb"(?s)\s*<(" + "|".join(SIGNATURE_ECHO_FIELDS).encode() + rb")>.*?</\1>"
+)
 
 
 def _names_no_host(exc: BaseException) -> bool:

@@ -5,14 +5,23 @@ among them, on its module loggers (``oss2.http``, ``oss2.api``, ...); aliyun-fc2
 request headers on the root logger, at ERROR for every failed call. A filter on a logger
 only sees records created on that very logger, so one filter is attached to each of them,
 and to this package's own loggers as a second line of defence.
+
+A secret is masked wherever it appears in a line, in the encodings an SDK or a service may
+put it in: plain, percent-encoded (once or twice: a signed URL, a string to sign echoed back),
+hex (OSS's ``StringToSignBytes``) and base64 (inside any longer base64 text, such as a header
+or a body an SDK dumps). The fields with which OSS echoes a request's signing back
+(``StringToSign``, ``StringToSignBytes``, ``SignatureProvided``) are cut whoever knows the
+secrets, and oss2's own line for every error answer, which carries them, is dropped: the
+package logs each failure in its own words.
 """
 
 from __future__ import annotations
 
+import base64
 import collections
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
 _SENSITIVE_HEADER = re.compile(
@@ -22,6 +31,18 @@ _SENSITIVE_HEADER = re.compile(
     """
 )
 MASK = "***"
+
+# How OSS echoes a request's signing in a SignatureDoesNotMatch answer (with STS keys the
+# string to sign holds the security token): as XML, or as the dict oss2 makes of it.
+SIGNATURE_ECHO_FIELDS = ("StringToSign", "StringToSignBytes", "SignatureProvided")
+_FIELD = "|".join(SIGNATURE_ECHO_FIELDS)
+_SIGNATURE_ECHO = re.compile(
+    rf"""(?sx)
+    (<(?P<tag>{_FIELD})>) .*? (</(?P=tag)>)                      # <StringToSign>...</...>
+    | ((?P<q>['"])(?:{_FIELD})(?P=q) \s*:\s*) (?P<v>['"]) (?:\\.|(?!(?P=v)).)* (?P=v)
+    | (server\ string\ to\ sign\ is:?) \S*                        # aliyunsdkcore's RPC echo
+    """
+)
 
 PROTECTED_LOGGERS = (
     "",  # the root logger, which fc2 logs to directly
@@ -49,38 +70,39 @@ PROTECTED_LOGGERS = (
 
 
 class SecretRedactor(logging.Filter):
-    """Replace known secret values and sensitive header values in a record's message."""
+    """Replace known secret values, in every encoding, and sensitive header values in a
+    record's message and traceback."""
 
     # Credentials rotate; the last few sets are enough, and the memory stays bounded.
     _REMEMBERED_SETS = 8
 
     def __init__(self) -> None:
         super().__init__()
-        self._secret_sets: collections.deque[tuple[str, ...]] = collections.deque(
-            maxlen=self._REMEMBERED_SETS
+        self._secret_sets: collections.deque[tuple[tuple[str, ...], re.Pattern[str]]] = (
+            collections.deque(maxlen=self._REMEMBERED_SETS)
         )
 
     # Shorter values would mask ordinary words; real keys and tokens are far longer.
     _MIN_SECRET_LENGTH = 8
 
     def remember(self, secrets: Iterable[str]) -> None:
-        long_enough = {s for s in secrets if len(s) >= self._MIN_SECRET_LENGTH}
-        # SDKs quote the signed URL in their errors: a token there is percent-encoded, and
-        # in a string to sign that a server echoes back, encoded twice.
-        once = {quote(s, safe="") for s in long_enough}
-        long_enough |= once | {quote(s, safe="") for s in once}
-        values = tuple(sorted(long_enough, key=len, reverse=True))
-        if values and values not in self._secret_sets:
-            self._secret_sets.append(values)
+        values = tuple(sorted({s for s in secrets if len(s) >= self._MIN_SECRET_LENGTH}))
+        if values and values not in (known for known, _ in self._secret_sets):
+            forms = {form for value in values for form in _encoded_forms(value)}
+            # Longest first: a regex alternation takes the first that matches, not the longest.
+            pattern = re.compile("|".join(sorted(forms, key=len, reverse=True)))
+            self._secret_sets.append((values, pattern))
 
     def redact(self, text: str) -> str:
+        text = _SIGNATURE_ECHO.sub(_masked_echo, text)
         text = _SENSITIVE_HEADER.sub(lambda m: m.group(1) + MASK, text)
-        for values in self._secret_sets:
-            for value in values:
-                text = text.replace(value, MASK)
+        for _, pattern in self._secret_sets:
+            text = pattern.sub(MASK, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "oss2.api" and str(record.msg).startswith("Exception: "):
+            return False  # oss2's dump of an error answer, signing echo and all (see above)
         try:
             message = record.getMessage()
         except Exception:  # a record whose arguments do not format: show it unformatted
@@ -88,7 +110,46 @@ class SecretRedactor(logging.Filter):
         redacted = self.redact(message)
         if redacted != message or record.args:
             record.msg, record.args = redacted, None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            # A traceback shows the chained SDK exceptions' texts: formatters use this
+            # cached text instead of formatting the exception again.
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
         return True
+
+
+def _masked_echo(match: re.Match[str]) -> str:
+    if match.group("tag"):
+        return f"{match.group(1)}{MASK}{match.group(3)}"
+    if match.group("q"):
+        return f"{match.group(4)}{match.group('v')}{MASK}{match.group('v')}"
+    return f"{match.group(7)} {MASK}"
+
+
+def _encoded_forms(secret: str) -> set[str]:
+    """Regular expressions for ``secret`` as it may appear in a line."""
+    forms = {re.escape(secret)}
+    # SDKs quote the signed URL in their errors: a token there is percent-encoded, and in a
+    # string to sign that a server echoes back, encoded twice. Either case of hex digits.
+    once = quote(secret, safe="")
+    for quoted in (once, quote(once, safe="")):
+        forms.add(re.sub(r"%([0-9A-F]{2})", r"%(?i:\1)", re.escape(quoted)))
+    raw = secret.encode()
+    # Hex as OSS writes StringToSignBytes ("43 41 49 53"), or run together; either case.
+    forms.add("(?i:" + "[ :]?".join(f"{byte:02x}" for byte in raw) + ")")
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        forms.add(re.escape(encode(raw).decode()))
+        for offset in range(3):
+            forms.add(re.escape(_base64_core(encode, raw, offset)))
+    return forms
+
+
+def _base64_core(encode: Callable[[bytes], bytes], raw: bytes, offset: int) -> str:
+    """The base64 characters that ``raw`` alone determines when it starts ``offset`` bytes
+    into a group of three: the same, whatever bytes come before and after it."""
+    text = encode(bytes(offset) + raw).decode()
+    first = -(-offset * 4 // 3)  # characters that share bits with the bytes before
+    last = (offset + len(raw)) * 4 // 3  # characters made of these bytes only
+    return text[first:last]
 
 
 _REDACTOR = SecretRedactor()

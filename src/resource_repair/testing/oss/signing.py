@@ -83,13 +83,18 @@ def authenticate(
         raise OssServiceError(
             403, "SecurityTokenExpired", "The security token you provided has expired."
         )
-    expected = signature(
-        credentials.access_key_secret, string_to_sign(method, headers, bucket, query)
-    )
+    signed = string_to_sign(method, headers, bucket, query)
+    expected = signature(credentials.access_key_secret, signed)
     if not hmac.compare_digest(expected, given):
+        # OSS echoes what it signed, which holds the security token, in clear and in hex.
         raise OssServiceError(
             403,
             "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided.",
+            "The request signature we calculated does not match the signature you provided."
+            " Check your key and signing method.",
+            OSSAccessKeyId=key_id,
+            SignatureProvided=given,
+            StringToSign=signed,
+            StringToSignBytes=" ".join(f"{byte:02x}" for byte in signed.encode()),
         )
     return credentials
