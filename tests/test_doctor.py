@@ -132,7 +132,7 @@ def run_doctor(cloud: Cloud | None, *extra: str) -> tuple[int, list[str], str]:
     doctor.add_arguments(parser)
     argv = ["-t", str(TEMPLATE), *extra]
     if cloud is not None and "--mns-endpoint" not in extra:
-        argv += ["--mns-endpoint", cloud.mns_url]
+        argv += ["--mns-endpoint", cloud.mns_url.removeprefix("http://")]
     out, err = io.StringIO(), io.StringIO()
     code = doctor.run(parser.parse_args(argv), out, err)
     lines = out.getvalue().splitlines()

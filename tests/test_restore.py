@@ -216,7 +216,7 @@ def test_the_command_line_restores_through_a_local_endpoint_only(
     err = io.StringIO()
     args = parser.parse_args(["--report", str(path), "--endpoint", "http://203.0.113.9:80"])
     assert restore.run(args, io.StringIO(), err) == 2
-    assert "ossEndpointOverride" in err.getvalue()
+    assert "--endpoint" in err.getvalue()
 
 
 def test_a_delivery_that_looks_like_an_audit_line_is_never_restored(

@@ -462,6 +462,7 @@ def _report_path(value: str | None) -> Path | None:
 def _credentials(args: argparse.Namespace) -> Credentials:
     from resource_repair.tools.cloud_credentials import tool_credentials
 
+    _sts_endpoint(args)  # checked before a profile's role is assumed: the first request
     return tool_credentials(args.profile)
 
 
@@ -477,12 +478,9 @@ def _callers_account(args: argparse.Namespace, credentials: Credentials) -> str:
 
 def _sts_endpoint(args: argparse.Namespace) -> str | None:
     """The hidden --sts-endpoint, for a fake STS: plain HTTP, so loopback only."""
-    endpoint: str | None = args.sts_endpoint
-    if endpoint is not None:
-        host = endpoint.rpartition(":")[0].strip("[]") if ":" in endpoint else endpoint
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise UsageError(f"--sts-endpoint {endpoint!r} must be a loopback host:port")
-    return endpoint
+    from resource_repair.tools.endpoints import loopback_host_port
+
+    return loopback_host_port(args.sts_endpoint, "--sts-endpoint")
 
 
 # -- the commands ----------------------------------------------------------------------------
@@ -557,6 +555,7 @@ def _backfill(args: argparse.Namespace) -> int:
     from resource_repair.settings import Settings
     from resource_repair.tools.backfill import Backfill, run_backfill
     from resource_repair.tools.config_client import ConfigApiError
+    from resource_repair.tools.endpoints import loopback_host_port
     from resource_repair.tools.template import load_template
 
     # Everything the user typed is checked before the first request.
@@ -565,6 +564,7 @@ def _backfill(args: argparse.Namespace) -> int:
     regions = tuple(_region(r.strip(), "--regions") for r in args.regions.split(",") if r.strip())
     _account_id(args.account_id)
     report_path = _report_path(args.report)
+    config_endpoint = loopback_host_port(args.config_endpoint, "--config-endpoint")
     overrides = _env_overrides(args.env)
     template = load_template(args.template, account_id=args.account_id, accept_fc3=True)
     environment = _function_environment(template.environment, overrides, workstation=True)
@@ -584,7 +584,7 @@ def _backfill(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         report_path=report_path,
         reevaluate=args.reevaluate,
-        config_endpoint=args.config_endpoint,
+        config_endpoint=config_endpoint,
         member_role=args.member_role,
         member_accounts=args.member_accounts,
     )

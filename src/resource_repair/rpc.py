@@ -117,4 +117,3 @@ _REASONS = (
     (re.compile(r"CERTIFICATE|SSL", re.IGNORECASE), "TLS failed (a proxy intercepting HTTPS?)"),
 )
 _ERRNO = re.compile(r"\[Errno -?\d+\] [A-Za-z ,'-]{1,80}")
-

@@ -31,7 +31,7 @@ from resource_repair.errors import (
 from resource_repair.remediator import BucketState
 from resource_repair.remediators.policy_analysis import same_meaning
 from resource_repair.retry import Deadline, RetryPolicy
-from resource_repair.settings import ENDPOINT_OVERRIDE, Settings
+from resource_repair.settings import Settings
 from resource_repair.validation import check_bucket_name, check_region_id
 
 _PER_BUCKET_SECONDS = 60.0
@@ -137,13 +137,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """0 when every selected bucket is restored (or would be), 1 when any was refused or
     failed, 2 when the restore cannot start."""
     from resource_repair.tools.cloud_credentials import NoCredentialsError, tool_credentials
+    from resource_repair.tools.endpoints import EndpointOptionError, loopback_url
 
     try:
-        endpoint = _endpoint(args.endpoint)
+        endpoint = loopback_url(args.endpoint, "--endpoint")
         buckets = read_changes(args.report, set(args.bucket))
         member_role = _member_role(args.member_role)
         credentials = tool_credentials(args.profile)
-    except (RestoreError, NoCredentialsError) as exc:
+    except (RestoreError, NoCredentialsError, EndpointOptionError) as exc:
         print(f"resource-repair restore: {exc}", file=err)
         return 2
     return restore(
@@ -415,12 +416,3 @@ def _member_account(record: dict[str, Any]) -> str | None:
     """The member account an audit line says the bucket belongs to (hub mode), or None."""
     owner = record.get("owner_account")
     return owner if isinstance(owner, str) and re.fullmatch(r"[0-9]{16}", owner) else None
-
-
-def _endpoint(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return Settings.from_env({ENDPOINT_OVERRIDE: value}).endpoint_override
-    except ConfigurationError as exc:
-        raise RestoreError(str(exc)) from None

@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from resource_repair.credentials import Credentials
-from resource_repair.errors import ConfigurationError, ResourceRepairError
-from resource_repair.notify import loopback_endpoint
+from resource_repair.errors import ResourceRepairError
 from resource_repair.tools.doctor.answers import as_list, as_mapping
+from resource_repair.tools.endpoints import loopback_host_port, loopback_url
 from resource_repair.tools.template import FunctionTemplate, load_template
 
 DEFAULT_TEMPLATE = "template.yml"
@@ -62,10 +61,9 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         raise DoctorUsageError(
             f"configSite={site!r} in {args.template} is not one of {', '.join(SITE_NAMES)}"
         )
-    try:
-        mns = loopback_endpoint(getattr(args, "mns_endpoint", None) or "")
-    except ConfigurationError as exc:
-        raise DoctorUsageError(str(exc)) from None
+    mns = loopback_url(getattr(args, "mns_endpoint", None), "--mns-endpoint")
+    sts = loopback_host_port(getattr(args, "sts_endpoint", None), "--sts-endpoint")
+    config = loopback_host_port(getattr(args, "config_endpoint", None), "--config-endpoint")
     return Plan(
         template=template,
         template_path=str(args.template),
@@ -73,25 +71,11 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         account_id=account,
         site=site,
         skip_deployed=bool(getattr(args, "skip_deployed", False)),
-        sts_endpoint=_loopback_host(getattr(args, "sts_endpoint", None), "--sts-endpoint"),
-        config_endpoint=_loopback_host(getattr(args, "config_endpoint", None), "--config-endpoint"),
+        sts_endpoint=sts,
+        config_endpoint=config,
         mns_endpoint=mns,
         companions=companions,
     )
-
-
-def _loopback_host(value: str | None, option: str) -> str | None:
-    """``127.0.0.1:port`` (what aliyunsdkcore takes as a domain), loopback only."""
-    if not value:
-        return None
-    parts = urlsplit(f"http://{value}")
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if parts.hostname not in ("127.0.0.1", "localhost", "::1") or not port or parts.path:
-        raise DoctorUsageError(f"{option} {value!r} must be 127.0.0.1:PORT (a local fake)")
-    return value
 
 
 # -- the template's trigger -------------------------------------------------------------------
