@@ -24,6 +24,12 @@ from resource_repair.errors import InvalidEventError, ResourceRepairError
 from resource_repair.redaction import protect_logs
 from resource_repair.rpc import CONNECT_TIMEOUT, network_reason
 from resource_repair.tools.caller import CloudServiceError
+from resource_repair.tools.no_redirects import (
+    REFUSED,
+    is_refused_redirect,
+    refuse_fc2_redirects,
+    refuse_tea_redirects,
+)
 from resource_repair.validation import check_region_id
 
 
@@ -90,6 +96,7 @@ def remote_invoke(
 
     # fc2 logs request headers, security token included, on the root logger.
     protect_logs(credentials.secrets)
+    refuse_fc2_redirects(fc2)
     endpoint = fc_endpoint(invocation.account_id, invocation.region)
     client = fc2.Client(
         endpoint=endpoint,
@@ -142,7 +149,9 @@ def _remote_invoke_fc3(
     from darabonba.runtime import RuntimeOptions
 
     protect_logs(credentials.secrets)
-    host = urlsplit(fc_endpoint(invocation.account_id, invocation.region)).hostname
+    refuse_tea_redirects()
+    endpoint = urlsplit(fc_endpoint(invocation.account_id, invocation.region))
+    host = endpoint.hostname
     read_timeout = invocation.function_timeout + 10
     client = Client(
         utils_models.Config(
@@ -151,7 +160,8 @@ def _remote_invoke_fc3(
             security_token=credentials.security_token or None,  # "" would be sent as a token
             # The account's endpoint, as for FC 2.0 (the SDK's default would be the regional
             # fcv3.<region>.aliyuncs.com). Given here, nothing else picks the host.
-            endpoint=host,
+            endpoint=endpoint.netloc,
+            protocol=endpoint.scheme,
             region_id=invocation.region,
             connect_timeout=CONNECT_TIMEOUT * 1000,  # milliseconds
             read_timeout=read_timeout * 1000,
@@ -181,6 +191,9 @@ def _remote_invoke_fc3(
         return 1
     except UnretryableException as exc:
         inner = getattr(exc, "inner_exception", None)
+        if isinstance(inner, RetryError) and is_refused_redirect(str(inner)):
+            print(f"invocation failed: {host} answered with {REFUSED}", file=err)
+            return 1
         if isinstance(inner, RetryError):  # the SDK's name for a connection that failed
             raise CloudServiceError(f"cannot reach {host}: {network_reason(str(inner))}") from None
         print(

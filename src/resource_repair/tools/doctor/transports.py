@@ -25,6 +25,7 @@ from resource_repair.rpc import (
     server_message,
 )
 from resource_repair.tools.doctor.findings import CheckError, short_text
+from resource_repair.tools.no_redirects import refuse_fc2_redirects
 
 CONFIG_VERSION = "2020-09-07"
 RAM_VERSION = "2015-05-01"
@@ -91,6 +92,7 @@ class FcClient:
         from resource_repair.tools.remote import fc_endpoint
 
         protect_logs(credentials.secrets)  # fc2 logs request headers on the root logger
+        refuse_fc2_redirects(fc2)
         self._endpoint = fc_endpoint(account, region)
         self._client = fc2.Client(
             endpoint=self._endpoint,
