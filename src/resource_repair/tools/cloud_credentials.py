@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,6 +16,8 @@ from resource_repair.credentials import (
     resolve_credentials,
 )
 from resource_repair.errors import ResourceRepairError
+from resource_repair.rpc import network_reason, server_message
+from resource_repair.tools.caller import CloudServiceError
 
 
 class NoCredentialsError(ResourceRepairError):
@@ -34,12 +39,66 @@ def tool_credentials(profile: str | None, environ: Mapping[str, str] = os.enviro
 
     config = Path(environ.get("HOME") or Path.home()) / ".aliyun" / "config.json"
     provider = CLIProfileCredentialsProvider(profile_name=profile, profile_file=str(config))
+    _silence_sdk_log()
     try:
         creds = provider.get_credentials()
     except CredentialException as exc:
-        raise NoCredentialsError(f"profile {profile!r} in {config}: {exc}") from None
+        refusal = _sts_refusal(str(exc))
+        if refusal is not None:
+            raise CloudServiceError(f"profile {profile!r}: STS AssumeRole {refusal}") from None
+        raise NoCredentialsError(f"profile {profile!r} in {config}: {_first_line(exc)}") from None
+    except ValueError as exc:  # a profile's value out of range (expired_seconds, ...)
+        raise NoCredentialsError(f"profile {profile!r} in {config}: {_first_line(exc)}") from None
+    except Exception as exc:
+        # Whatever else the SDK raises on its way to STS (Tea's RetryError around a
+        # requests ConnectionError): its text holds the signed URL, key id and signature
+        # in clear, so only a short reason is told.
+        raise CloudServiceError(
+            f"profile {profile!r}: cannot reach STS: {network_reason(str(exc))}"
+        ) from None
     return Credentials(
         creds.get_access_key_id() or "",
         creds.get_access_key_secret() or "",
         creds.get_security_token() or "",
     )
+
+
+def _silence_sdk_log() -> None:
+    """alibabacloud-credentials logs every failed refresh on its logger ``credentials``, to a
+    stderr handler of its own and the root logger: the exception's text (the signed
+    AssumeRole URL, AccessKeyId and Signature in clear) and a traceback per retry, hundreds
+    of lines. The command says what failed in one line instead, so none of it is shown."""
+    sdk_logger = logging.getLogger("credentials")
+    if _drop_every_record not in sdk_logger.filters:
+        sdk_logger.addFilter(_drop_every_record)
+
+
+def _drop_every_record(record: logging.LogRecord) -> bool:
+    return False
+
+
+# How alibabacloud-credentials reports STS's answer to AssumeRole: the status and the body.
+_STS_ANSWER = re.compile(r"http_code: (?P<status>\d+), result: (?P<body>.*)", re.DOTALL)
+
+
+def _sts_refusal(text: str) -> str | None:
+    """``refused: <Code> (HTTP <status>, request <id>)`` when ``text`` carries STS's error
+    answer; None for any other trouble (a profile that does not exist, ...)."""
+    match = _STS_ANSWER.search(text)
+    if match is None:
+        return None
+    try:
+        document = json.loads(match["body"])
+    except ValueError:
+        document = {}
+    if not isinstance(document, dict):
+        document = {}
+    code = str(document.get("Code") or "an error")[:80]
+    request_id = str(document.get("RequestId") or "")[:80]
+    message = server_message(str(document.get("Message") or ""))[:200]
+    return f"refused: {code} (HTTP {match['status']}, request {request_id}) {message}".strip()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
