@@ -89,9 +89,7 @@ def send(client: Any, request: Any, seconds: float) -> Any:
     request.set_connect_timeout(min(float(CONNECT_TIMEOUT), seconds))
     request.set_read_timeout(min(float(READ_TIMEOUT), seconds))
     try:
-        return run_within(
-            seconds + _GRACE, lambda: client.do_action_with_exception(request), "rpc"
-        )
+        return run_within(seconds + _GRACE, lambda: client.do_action_with_exception(request), "rpc")
     except CallTimedOutError:
         raise ClientException(
             "SDK.TimeoutError", f"Read timed out: no complete answer within {seconds:.1f}s"
