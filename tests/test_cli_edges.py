@@ -392,7 +392,7 @@ def test_no_network_or_an_unknown_region_is_one_line_exit_1(
         code, out, err = outcome(argv, capsys)
     assert (code, out) == (1, "")
     assert one_line(err) == f"resource-repair: cannot reach {host}: " + (
-        "the name does not resolve (no network, or a wrong region?)"
+        "the name does not resolve (no such host: a wrong region?)"
     )
 
 

@@ -9,7 +9,6 @@ when the time left could not hold it.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,13 +17,16 @@ from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerExcept
 from resource_repair.credentials import Credentials
 from resource_repair.errors import THROTTLING_CODES, ResourceRepairError, TransientError
 from resource_repair.message import BUCKET_RESOURCE_TYPE, NonComplianceEvent, evaluation_time
-from resource_repair.retry import Deadline, RetryPolicy
+from resource_repair.retry import SHORTEST_ATTEMPT, Deadline, RetryPolicy
 from resource_repair.rpc import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     acs_client,
+    names_no_host,
     network_reason,
+    read_answer,
     rpc_request,
+    send,
     server_message,
 )
 
@@ -168,12 +170,17 @@ class ConfigClient:
         deadline = self._deadline or Deadline(600)
         if deadline.remaining() < _REQUEST_SECONDS:
             raise ConfigOutOfTimeError(f"{action}: no time left for another request")
-        return self._policy.call(lambda: self._once(action, params), deadline)
+        return self._policy.call(lambda: self._once(action, params, deadline), deadline)
 
-    def _once(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _once(self, action: str, params: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
+        # One request ends within the time it may take and the time left, whatever the
+        # server does (a trickled answer included): rpc.send keeps that limit from outside.
+        seconds = deadline.cut(_REQUEST_SECONDS)
+        if seconds < SHORTEST_ATTEMPT:
+            raise ConfigOutOfTimeError(f"{action}: no time left for another request")
         request = rpc_request(self._domain, VERSION, action, params, http=self._http)
         try:
-            body = self._client.do_action_with_exception(request)
+            body = send(self._client, request, seconds)
         except ServerException as exc:
             code, status = exc.get_error_code(), exc.get_http_status()
             request_id = exc.get_request_id()
@@ -188,16 +195,19 @@ class ConfigClient:
             if exc.get_error_code() in ("SDK.HttpError", "SDK.TimeoutError"):
                 # Never the SDK's own text: it quotes the signed URL, token included.
                 reason = network_reason(exc.get_error_msg())
-                raise TransientConfigError(
-                    f"{action}: cannot reach {self._domain}: {reason}"
-                ) from None
+                text = f"{action}: cannot reach {self._domain}: {reason}"
+                if names_no_host(exc.get_error_msg()):
+                    # DNS says the host does not exist: no retry changes that (a passing
+                    # resolver failure, EAI_AGAIN, is retried as any broken connection).
+                    raise ConfigApiError(f"{text} (EndpointNotFound)") from None
+                raise TransientConfigError(text) from None
             raise ConfigApiError(
                 f"{action}: {exc.get_error_code()} {server_message(exc.get_error_msg())}"
             ) from None
         try:
-            document = json.loads(body)
-        except ValueError:
-            raise ConfigApiError(f"{action}: the answer is not JSON") from None
+            document = read_answer(body)
+        except ValueError as exc:
+            raise ConfigApiError(f"{action}: {exc}") from None
         return document if isinstance(document, dict) else {}
 
 

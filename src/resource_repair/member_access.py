@@ -27,9 +27,13 @@ from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.rpc import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
+    UnreadableAnswerError,
     acs_client,
+    names_no_host,
     network_reason,
+    read_answer,
     rpc_request,
+    send,
     server_message,
 )
 
@@ -180,19 +184,31 @@ def assume_role(
     domain = endpoint or STS_DOMAIN
 
     def once() -> MemberSession:
-        # The SDK's own timeouts bound the request, not the deadline: start none that
-        # might not end in time (the delivery then goes back to FC, the bucket to the sweep).
+        # Start no request that might not end in time (the delivery then goes back to FC,
+        # the bucket to the sweep); the one started ends within that time, whatever STS
+        # does (rpc.send keeps the limit from outside).
         if deadline.remaining() < _REQUEST_SECONDS:
             raise TransientStsError(
                 "AssumeRole", None, "OutOfTime", "no time left for another request", ""
             )
-        return _assume_once(client, domain, arn, account_id, document, name, http=bool(endpoint))
+        seconds = deadline.cut(_REQUEST_SECONDS)
+        return _assume_once(
+            client, domain, arn, account_id, document, name, http=bool(endpoint), seconds=seconds
+        )
 
     return policy.call(once, deadline)
 
 
 def _assume_once(
-    client: Any, domain: str, arn: str, account_id: str, document: str, name: str, *, http: bool
+    client: Any,
+    domain: str,
+    arn: str,
+    account_id: str,
+    document: str,
+    name: str,
+    *,
+    http: bool,
+    seconds: float,
 ) -> MemberSession:
     from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
 
@@ -204,7 +220,7 @@ def _assume_once(
     }
     request = rpc_request(domain, STS_VERSION, "AssumeRole", params, http=http)
     try:
-        body = client.do_action_with_exception(request)
+        body = send(client, request, seconds)
     except ServerException as exc:
         code, status = exc.get_error_code() or "", exc.get_http_status()
         if status >= 500 or status in _SLOW_DOWN_STATUSES or code in THROTTLING_CODES:
@@ -220,6 +236,11 @@ def _assume_once(
         if exc.get_error_code() in ("SDK.HttpError", "SDK.TimeoutError"):
             # Never the SDK's own text: it quotes the signed URL, the hub's token included.
             reason = network_reason(exc.get_error_msg())
+            if names_no_host(exc.get_error_msg()):
+                # DNS says STS's host does not exist: no retry changes that.
+                raise MemberAccessError(
+                    arn, "EndpointNotFound", f"cannot reach {domain}: {reason}"
+                ) from None
             raise TransientStsError(
                 "AssumeRole", None, "ConnectionFailed", f"cannot reach {domain}: {reason}", ""
             ) from None
@@ -231,7 +252,7 @@ def _assume_once(
 
 def _session(arn: str, account_id: str, body: bytes | str) -> MemberSession:
     try:
-        answer = json.loads(body)
+        answer = read_answer(body)
         granted = answer["Credentials"]
         credentials = Credentials(
             str(granted["AccessKeyId"]),
@@ -240,6 +261,8 @@ def _session(arn: str, account_id: str, body: bytes | str) -> MemberSession:
             key_id_is_public=True,
         )
         expires = _expiration(str(granted["Expiration"]))
+    except UnreadableAnswerError as exc:
+        raise MemberAccessError(arn, "BadAnswer", f"STS's answer: {exc}") from None
     except (ValueError, KeyError, TypeError):
         raise MemberAccessError(
             arn, "BadAnswer", "STS's answer has no usable credentials"

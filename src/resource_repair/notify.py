@@ -14,7 +14,6 @@ only when a message is actually published, so that an ignored delivery never pay
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import enum
@@ -23,15 +22,13 @@ import ipaddress
 import json
 import logging
 import re
-import socket
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from types import ModuleType
-from typing import Any
 from urllib.parse import urlsplit
 
 from resource_repair.audit import audit_record
 from resource_repair.credentials import Credentials, resolve_credentials
+from resource_repair.cutoff import CallTimedOutError, run_within
 from resource_repair.errors import (
     ConfigurationError,
     InvalidEventError,
@@ -483,7 +480,7 @@ def _publish_once(
     )
     client = account.mns_client
     # One connection per message, closed after it; the socket timeout bounds each read,
-    # and the watchdog below bounds the whole call (a server can drip one byte at a time).
+    # and cutoff.run_within the whole call (a server can drip one byte at a time).
     client.set_keep_alive(False)
     client.set_connection_timeout(timeout)  # plain HTTP: rebuilds the connection with it
     client.http.conn.timeout = timeout  # HTTPS: HTTPSConnection.connect reads this one
@@ -499,23 +496,19 @@ def _publish_once(
     message = topic_module.TopicMessage(notification.body, notification.tag, direct_mail)
     topic = account.get_topic(notification.topic)
 
-    outcome: dict[str, Any] = {}
-
-    def send() -> None:
-        try:
-            outcome["message_id"] = str(topic.publish_message(message).message_id)
-        except Exception as exc:
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=send, name="mns-publish", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        _abort(client.http.conn)
-        raise TransientNotificationError(f"no answer within {timeout:.1f}s")
-    if "error" in outcome:
-        raise _translate(outcome["error"])
-    return str(outcome.get("message_id", ""))
+    try:
+        # The SDK's connection is known before the call: cut off, should the time run out.
+        answer = run_within(
+            timeout,
+            lambda: topic.publish_message(message),
+            "PublishMessage",
+            holds=client.http.conn,
+        )
+    except CallTimedOutError:
+        raise TransientNotificationError(f"no answer within {timeout:.1f}s") from None
+    except Exception as exc:
+        raise _translate(exc) from None
+    return str(answer.message_id)
 
 
 # FC's python3.10 runtime ships ``aliyun-mns`` 1.1.5 as a built-in, under the same module
@@ -543,17 +536,6 @@ def _sdk() -> tuple[ModuleType, ModuleType]:
 def _version(text: object) -> tuple[int, ...]:
     numbers = re.findall(r"\d+", text if isinstance(text, str) else "")
     return tuple(int(n) for n in numbers[:3])
-
-
-def _abort(connection: Any) -> None:
-    """Unblock the worker: shut the socket down under it (close alone does not wake a
-    blocked read on Linux)."""
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-    with contextlib.suppress(Exception):  # best effort on a connection being abandoned
-        connection.close()
 
 
 def _translate(exc: BaseException) -> NotificationError:

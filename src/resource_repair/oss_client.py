@@ -7,7 +7,8 @@ do on their own:
   has left, and the limit is kept by waiting for the request from outside it: oss2's timeout
   is per socket read, so a server that sends a byte now and then would hold a request, and
   the function, forever. An attempt that runs out of time is abandoned (a transient
-  failure) and its connection shut down, so that it neither lingers nor spoils the pool.
+  failure) and its connection shut down, so that it neither lingers nor spoils the pool
+  (cutoff.run_within, the mechanism every network call of the package goes through).
 - A redirect is never followed: requests would send the security token to whatever host the
   ``Location`` names. A 3xx is a permanent failure.
 - Whatever breaks while the answer is read counts as a transient failure, including the
@@ -36,6 +37,7 @@ import urllib3.connectionpool
 import urllib3.exceptions
 
 from resource_repair.credentials import Credentials
+from resource_repair.cutoff import CallTimedOutError, run_within, tracking_adapter
 from resource_repair.errors import (
     BucketNotFoundError,
     OssCallError,
@@ -172,8 +174,15 @@ class BucketClient:
         # when the deadline allows, bounds what no per-read timeout sees: a trickle.
         self._bucket.timeout = limit
         backstop = min(limit + _BACKSTOP_GRACE, self._deadline.remaining())
+        seconds = max(backstop, limit)
         with _translated(operation):
-            return run_within(max(backstop, limit), request, operation)
+            try:
+                return run_within(seconds, request, operation)
+            except CallTimedOutError:
+                # Abandoned, its connection cut (see cutoff): a transient failure.
+                raise TransientOssError(
+                    operation, None, "TimedOut", f"no complete answer within {seconds:.2f}s", ""
+                ) from None
 
 
 _BACKSTOP_GRACE = 0.1
@@ -202,130 +211,15 @@ def _as_bool(value: object) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
-def run_within(seconds: float, request: Callable[[], T], operation: str) -> T:
-    """Run ``request`` (OSS calls through the shared session) for at most ``seconds``.
-
-    It runs in a thread of its own while this one waits. If it has not finished in time,
-    it is abandoned: the socket it reads from is shut down, which ends the read at once
-    with a broken-connection error that urllib3 handles as usual (it closes the connection
-    and gives the pool its slot back), and TransientOssError is raised here. A request still
-    connecting (or resolving the host) has no socket to shut down yet: it ends at its connect
-    timeout, the same limit, or, should it connect just then, is sent with its answer
-    ignored. A write sent before it was abandoned may still be applied by OSS. Both are
-    harmless: every write only ever takes public access away (an ACL, anonymous policy
-    statements, Block Public Access on), and the delivery, handed back to FC, starts again
-    from a read.
-    """
-    attempt = _Attempt()
-    done = threading.Event()
-    outcome: list[tuple[bool, Any]] = []
-
-    def work() -> None:
-        _current.attempt = attempt
-        try:
-            outcome.append((True, request()))
-        except BaseException as exc:  # handed to the waiting thread as it is
-            outcome.append((False, exc))
-        finally:
-            _current.attempt = None
-            done.set()
-
-    # A daemon thread, not an executor's: an abandoned attempt must never hold up the exit
-    # of the interpreter (a local run, a test session).
-    threading.Thread(target=work, name=f"oss-{operation}", daemon=True).start()
-    if not done.wait(seconds):
-        attempt.abandon()
-        raise TransientOssError(
-            operation, None, "TimedOut", f"no complete answer within {seconds:.2f}s", ""
-        )
-    succeeded, value = outcome[0]
-    if succeeded:
-        return value  # type: ignore[no-any-return]
-    raise value
-
-
-class _Attempt:
-    """The connection one bounded attempt holds, so that another thread can cut it off."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._connection: Any = None
-        self._abandoned = False
-
-    def check(self) -> None:
-        """Raise in the attempt's thread if it was given up before it took a connection."""
-        with self._lock:
-            if self._abandoned:
-                raise _AbandonedError
-
-    def holds(self, connection: Any) -> None:
-        with self._lock:
-            self._connection = connection
-            if self._abandoned:
-                self._cut()
-
-    def releases(self) -> None:
-        with self._lock:
-            self._connection = None
-
-    def abandon(self) -> None:
-        with self._lock:
-            self._abandoned = True
-            self._cut()
-
-    def _cut(self) -> None:
-        sock = getattr(self._connection, "sock", None)
-        if sock is not None:
-            # socket.socket's own shutdown, also for TLS: SSLSocket.shutdown would drop its
-            # SSL object under the reading thread's feet. Shutting down, unlike closing,
-            # wakes a thread blocked in recv on the same socket.
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-class _AbandonedError(Exception):
-    """Raised in an attempt's own thread when it was given up before taking a connection."""
-
-
-# The attempt the current thread runs, if any; read by the pools below.
-_current = threading.local()
-
-
-class _TrackedPool(urllib3.connectionpool.HTTPConnectionPool):
-    """A pool that tells the running attempt which connection it took and gave back."""
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        attempt: _Attempt | None = getattr(_current, "attempt", None)
-        if attempt is not None:
-            attempt.check()
-        connection = super()._get_conn(timeout)  # type: ignore[misc]  # not in the stubs
-        if attempt is not None:
-            attempt.holds(connection)
-        return connection
-
-    def _put_conn(self, conn: Any) -> None:
-        attempt: _Attempt | None = getattr(_current, "attempt", None)
-        if attempt is not None:
-            attempt.releases()
-        super()._put_conn(conn)  # type: ignore[misc]  # not in the stubs
-
-
-class _TrackedHTTPSPool(_TrackedPool, urllib3.connectionpool.HTTPSConnectionPool):
-    pass
-
-
-class _TrackingAdapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)  # type: ignore[no-untyped-call]
-        # PoolManager reads its pool classes from this attribute so that they can be swapped.
-        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedPool, "https": _TrackedHTTPSPool}
-
-
 class _NoRedirects(requests.Session):
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         # requests would follow a 3xx and carry x-oss-security-token (and the request's
         # body) to the new host; answering "no target" hands the 3xx itself to oss2.
         return None
+
+
+# An adapter whose pools let an attempt's time limit cut the connection it holds.
+_TRACKING_ADAPTER = tracking_adapter(requests.adapters, urllib3.connectionpool)
 
 
 class _GuardedSession(oss2.Session):  # type: ignore[misc]  # oss2 is untyped
@@ -340,7 +234,7 @@ class _GuardedSession(oss2.Session):  # type: ignore[misc]  # oss2 is untyped
         self.session = _NoRedirects()
         size = oss2.defaults.connection_pool_size
         for prefix in ("http://", "https://"):
-            self.session.mount(prefix, _TrackingAdapter(pool_connections=size, pool_maxsize=size))
+            self.session.mount(prefix, _TRACKING_ADAPTER(pool_connections=size, pool_maxsize=size))
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ Importing this module does not import aliyunsdkcore; building a client does.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -80,6 +81,76 @@ def rpc_request(
     return request
 
 
+def send(client: Any, request: Any, seconds: float) -> Any:
+    """``client.do_action_with_exception(request)``, ended within ``seconds`` whatever the
+    server does (see cutoff): the answer's body.
+
+    The SDK's socket timeouts bound each read, not the request, so a server that trickles
+    its answer would hold the caller past its deadline. The request's own timeouts are cut
+    to ``seconds`` too, and a request that has not ended by then fails as the SDK's own
+    timeout does (``SDK.TimeoutError``), so callers handle both alike. An answer nested too
+    deeply to read (which the SDK parses, for a request id, before we see it) fails as
+    ``SDK.UnreadableAnswer``, not as a RecursionError.
+    """
+    from aliyunsdkcore.acs_exception.exceptions import ClientException
+
+    from resource_repair.cutoff import CallTimedOutError, run_within
+
+    _track_connections(client)
+    seconds = max(seconds, 0.0)
+    request.set_connect_timeout(min(float(CONNECT_TIMEOUT), seconds))
+    request.set_read_timeout(min(float(READ_TIMEOUT), seconds))
+    try:
+        return run_within(seconds + _GRACE, lambda: client.do_action_with_exception(request), "rpc")
+    except CallTimedOutError:
+        raise ClientException(
+            "SDK.TimeoutError", f"Read timed out: no complete answer within {seconds:.1f}s"
+        ) from None
+    except RecursionError:
+        raise ClientException("SDK.UnreadableAnswer", _TOO_DEEP) from None
+
+
+class UnreadableAnswerError(ValueError):
+    """An answer that is not JSON, or JSON nested too deeply to read."""
+
+
+def read_answer(body: bytes | str) -> Any:
+    """An RPC answer's JSON; UnreadableAnswerError, with a short reason, when it cannot be
+    read (a deeply nested document would otherwise raise RecursionError)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise UnreadableAnswerError(_TOO_DEEP) from None
+    except ValueError:
+        raise UnreadableAnswerError("the answer is not JSON") from None
+
+
+# The SDK's socket timeouts end a plain stall with the SDK's own error a moment before the
+# time limit kept from outside does.
+_GRACE = 0.1
+_TOO_DEEP = "the answer is nested too deeply to read"
+
+
+def _track_connections(client: Any) -> None:
+    """Mount pools on the client's session (aliyunsdkcore's vendored requests) that let a
+    time limit cut the connection a request holds (see cutoff.tracking_adapter)."""
+    from aliyunsdkcore.vendored.requests import adapters
+    from aliyunsdkcore.vendored.requests.packages.urllib3 import connectionpool
+
+    from resource_repair.cutoff import tracking_adapter
+
+    adapter = tracking_adapter(adapters, connectionpool)
+    session = client.session
+    if not isinstance(session.get_adapter("https://"), adapter):
+        for prefix in ("https://", "http://"):
+            # The SDK's own pool sizes (AcsClient's defaults).
+            session.mount(prefix, adapter(_POOL_CONNECTIONS, _POOL_SIZE))
+
+
+_POOL_CONNECTIONS = 10
+_POOL_SIZE = 10
+
+
 # A signature error echoes the string to sign, which holds the key id and (twice-quoted)
 # the token: never pass that part on.
 _SIGNATURE_ECHO = re.compile(r"(?is)server string to sign.*$")
@@ -100,16 +171,29 @@ def network_reason(text: str) -> str:
     return f"connection failed ({errno[-1]})" if errno else "connection failed"
 
 
+def names_no_host(text: str) -> bool:
+    """True when a connection failure described by ``text`` is a DNS answer that the name
+    does not exist (EAI_NONAME, EAI_NODATA): retrying cannot help. A resolver that failed
+    for now (EAI_AGAIN, "Temporary failure in name resolution") is passing trouble.
+    The SDKs hand over only the text of the error, so the text is what is read."""
+    return _NO_SUCH_NAME.search(text) is not None
+
+
+# glibc's texts for EAI_NONAME and EAI_NODATA, and macOS's for EAI_NONAME.
+_NO_SUCH_NAME = re.compile(
+    r"Name or service not known|nodename nor servname|No address associated", re.IGNORECASE
+)
+
 # The innermost reason of a urllib3/requests connection error, which nests several
 # exception texts; the user needs only the last one.
 _REASONS = (
+    (_NO_SUCH_NAME, "the name does not resolve (no such host: a wrong region?)"),
     (
         re.compile(
-            r"Name or service not known|nodename nor servname|getaddrinfo failed|"
-            r"Temporary failure in name resolution|No address associated|NameResolution",
+            r"Temporary failure in name resolution|getaddrinfo failed|NameResolution",
             re.IGNORECASE,
         ),
-        "the name does not resolve (no network, or a wrong region?)",
+        "the name lookup failed for now (no network, or DNS trouble)",
     ),
     (re.compile(r"timed out|Timeout", re.IGNORECASE), "no answer in time"),
     (re.compile(r"Connection refused", re.IGNORECASE), "connection refused"),

@@ -398,8 +398,9 @@ def hostile_oss_server(
     )
 
 
-def loopback_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
-    """A server context with a fresh self-signed certificate for 127.0.0.1, and the file a
+def loopback_tls(directory: Path, names: Sequence[str] = ()) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a fresh self-signed certificate for 127.0.0.1 (and the host
+    ``names``, for a client whose lookups of them are pointed at loopback), and the file a
     client must trust for it (``REQUESTS_CA_BUNDLE``), written to ``directory``."""
     # Imported here: only TLS tests need it (oss2's aliyun-python-sdk-core brings it).
     from cryptography import x509
@@ -419,7 +420,12 @@ def loopback_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    *(x509.DNSName(name) for name in names),
+                ]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)

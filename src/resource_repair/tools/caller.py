@@ -7,11 +7,20 @@ a template copied from someone else would otherwise aim every check at their acc
 from __future__ import annotations
 
 import dataclasses
-import json
 
 from resource_repair.credentials import Credentials
 from resource_repair.errors import ResourceRepairError
-from resource_repair.rpc import acs_client, network_reason, rpc_request, server_message
+from resource_repair.rpc import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    UnreadableAnswerError,
+    acs_client,
+    network_reason,
+    read_answer,
+    rpc_request,
+    send,
+    server_message,
+)
 
 VERSION = "2015-04-01"
 DOMAIN = "sts.aliyuncs.com"
@@ -39,7 +48,7 @@ def caller_identity(credentials: Credentials, *, endpoint: str | None = None) ->
     request = rpc_request(endpoint or DOMAIN, VERSION, "GetCallerIdentity", {}, http=bool(endpoint))
     host = endpoint or DOMAIN
     try:
-        body = client.do_action_with_exception(request)
+        body = send(client, request, float(CONNECT_TIMEOUT + READ_TIMEOUT))
     except ServerException as exc:
         raise CloudServiceError(
             f"STS GetCallerIdentity: {exc.get_error_code()} (HTTP {exc.get_http_status()},"
@@ -54,8 +63,10 @@ def caller_identity(credentials: Credentials, *, endpoint: str | None = None) ->
             f"STS GetCallerIdentity: {exc.get_error_code()} {server_message(exc.get_error_msg())}"
         ) from None
     try:
-        document = json.loads(body)
+        document = read_answer(body)
         account = str(document["AccountId"])
+    except UnreadableAnswerError as exc:
+        raise CloudServiceError(f"{host} answered GetCallerIdentity: {exc}") from None
     except (ValueError, KeyError, TypeError):
         raise CloudServiceError(f"{host} answered GetCallerIdentity without an AccountId") from None
     if not (account.isascii() and account.isdigit()):

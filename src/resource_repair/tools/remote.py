@@ -15,11 +15,12 @@ import contextlib
 import dataclasses
 import json
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any, TextIO
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 from resource_repair.credentials import Credentials
+from resource_repair.cutoff import CallTimedOutError, run_within
 from resource_repair.errors import InvalidEventError, ResourceRepairError
 from resource_repair.redaction import protect_logs
 from resource_repair.rpc import CONNECT_TIMEOUT, network_reason
@@ -31,6 +32,8 @@ from resource_repair.tools.no_redirects import (
     refuse_tea_redirects,
 )
 from resource_repair.validation import check_region_id
+
+T = TypeVar("T")
 
 
 class RemoteInvokeError(ResourceRepairError):
@@ -105,19 +108,23 @@ def remote_invoke(
         securityToken=credentials.security_token,  # '' for long-term keys; None crashes fc2
         # fc2 hands this to requests: a short connect timeout, and a read timeout that
         # lets a synchronous invocation run for the function's whole timeout.
-        Timeout=(CONNECT_TIMEOUT, invocation.function_timeout + 10),
+        Timeout=(CONNECT_TIMEOUT, invocation.function_timeout + _ANSWER_MARGIN),
     )
     headers = {"x-fc-invocation-type": "Async" if invocation.asynchronous else "Sync"}
     if not invocation.asynchronous:
         headers["x-fc-log-type"] = "Tail"
     try:
         with _few_connection_retries(fc2):
-            response = client.invoke_function(
-                invocation.service,
-                invocation.function,
-                payload=invocation.event,
-                headers=headers,
-                qualifier=invocation.qualifier,
+            response = within_invocation_time(
+                invocation,
+                endpoint,
+                lambda: client.invoke_function(
+                    invocation.service,
+                    invocation.function,
+                    payload=invocation.event,
+                    headers=headers,
+                    qualifier=invocation.qualifier,
+                ),
             )
     except fc2.fc_exceptions.FcError as exc:
         print(
@@ -152,7 +159,7 @@ def _remote_invoke_fc3(
     refuse_tea_redirects()
     endpoint = urlsplit(fc_endpoint(invocation.account_id, invocation.region))
     host = endpoint.hostname
-    read_timeout = invocation.function_timeout + 10
+    read_timeout = invocation.function_timeout + _ANSWER_MARGIN
     client = Client(
         utils_models.Config(
             access_key_id=credentials.access_key_id,
@@ -177,8 +184,12 @@ def _remote_invoke_fc3(
     # No SDK retries (its default): a POST that may have reached FC is never sent twice.
     runtime = RuntimeOptions(autoretry=False, max_attempts=1)
     try:
-        response = client.invoke_function_with_options(
-            invocation.function, request, headers, runtime
+        response = within_invocation_time(
+            invocation,
+            f"{endpoint.scheme}://{endpoint.netloc}",
+            lambda: client.invoke_function_with_options(
+                invocation.function, request, headers, runtime
+            ),
         )
     except AlibabaCloudException as exc:  # FC 3.0 answered with an error (4xx, 5xx)
         data = exc.data if isinstance(exc.data, dict) else {}
@@ -204,6 +215,28 @@ def _remote_invoke_fc3(
         return 1
     body = response.body.read() if response.body is not None else b""
     return _show_answer(invocation, response.headers or {}, body, out, err)
+
+
+def invocation_seconds(invocation: RemoteInvocation) -> float:
+    """The longest an invocation may take in all: connecting, then the function's whole
+    timeout and a margin for FC to answer (the SDKs' read timeout, which bounds each read
+    only: a server that trickles its answer would hold the command forever)."""
+    return float(CONNECT_TIMEOUT + invocation.function_timeout + _ANSWER_MARGIN)
+
+
+_ANSWER_MARGIN = 10
+
+
+def within_invocation_time(invocation: RemoteInvocation, endpoint: str, call: Callable[[], T]) -> T:
+    """``call`` ended within :func:`invocation_seconds`; CloudServiceError when it is not."""
+    seconds = invocation_seconds(invocation)
+    try:
+        return run_within(seconds, call, "InvokeFunction")
+    except CallTimedOutError:
+        host = urlsplit(endpoint).hostname
+        raise CloudServiceError(
+            f"cannot reach {host}: no complete answer within {seconds:.0f}s"
+        ) from None
 
 
 def _show_answer(

@@ -5,15 +5,14 @@ out as one CheckError line; the SDKs are imported only when a request is made.""
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from resource_repair.credentials import Credentials
+from resource_repair.cutoff import CallTimedOutError, run_within
 from resource_repair.errors import ResourceRepairError
 from resource_repair.redaction import protect_logs
 from resource_repair.rpc import (
@@ -21,7 +20,9 @@ from resource_repair.rpc import (
     READ_TIMEOUT,
     acs_client,
     network_reason,
+    read_answer,
     rpc_request,
+    send,
     server_message,
 )
 from resource_repair.tools.doctor.findings import CheckError, short_text
@@ -31,6 +32,8 @@ CONFIG_VERSION = "2020-09-07"
 RAM_VERSION = "2015-05-01"
 RAM_DOMAIN = "ram.aliyuncs.com"
 _MNS_SECONDS = 10.0
+# One call to Config, RAM or FC: connecting, then reading the whole answer.
+_RPC_SECONDS = float(CONNECT_TIMEOUT + READ_TIMEOUT)
 
 
 class RpcClient:
@@ -56,7 +59,7 @@ class RpcClient:
 
         request = rpc_request(self._domain, self._version, action, params, http=self._http)
         try:
-            body = self._client.do_action_with_exception(request)
+            body = send(self._client, request, _RPC_SECONDS)
         except ServerException as exc:
             code = str(exc.get_error_code())
             raise CheckError(
@@ -75,11 +78,9 @@ class RpcClient:
                 f"{action}: {exc.get_error_code()} {short_text(exc.get_error_msg())}"
             ) from None
         try:
-            document = json.loads(body)
-        except ValueError:
-            raise CheckError(
-                f"{action}: {self._domain} answered something that is not JSON"
-            ) from None
+            document = read_answer(body)
+        except ValueError as exc:
+            raise CheckError(f"{action}: {self._domain} answered badly: {exc}") from None
         return document if isinstance(document, dict) else {}
 
 
@@ -110,7 +111,11 @@ class FcClient:
 
         try:
             with _few_connection_retries(fc2), _without_fc2_error_logs():
-                response = send(self._client)
+                # fc2's timeouts bound each read, not the call: the whole call ends in time.
+                response = run_within(_RPC_SECONDS, lambda: send(self._client), operation)
+        except CallTimedOutError:
+            host = urlsplit(self._endpoint).hostname
+            raise CheckError(f"cannot reach {host}: no answer in time", code="network") from None
         except fc2.fc_exceptions.FcError as exc:
             raise CheckError(
                 f"{operation}: HTTP {exc.status_code} {exc.err_code} (request {exc.request_id})",
@@ -149,7 +154,7 @@ def _without_fc2_error_logs() -> Iterator[None]:
 def get_topic_attributes(endpoint: str, credentials: Credentials, topic: str) -> dict[str, Any]:
     """MNS GetTopicAttributes through aliyun-mns-sdk, bounded in time whatever the server
     does. CheckError with ``code`` ``TopicNotExist`` when there is no such topic."""
-    from resource_repair.notify import _abort, _sdk
+    from resource_repair.notify import _sdk
 
     protect_logs(credentials.secrets)
     try:
@@ -166,25 +171,20 @@ def get_topic_attributes(endpoint: str, credentials: Credentials, topic: str) ->
     client.set_keep_alive(False)
     client.set_connection_timeout(_MNS_SECONDS)
     client.http.conn.timeout = _MNS_SECONDS
-    outcome: dict[str, Any] = {}
-
-    def ask() -> None:
-        try:
-            meta = account.get_topic(topic).get_attributes()
-            outcome["attributes"] = {"name": meta.topic_name, "messages": meta.message_count}
-        except Exception as exc:  # handed to the caller's thread, translated there
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=ask, name="doctor-mns", daemon=True)
-    worker.start()
-    worker.join(_MNS_SECONDS + 1)
     host = urlsplit(endpoint).hostname
-    if worker.is_alive():
-        _abort(client.http.conn)
-        raise CheckError(f"cannot reach {host}: no answer in time", code="network")
-    error = outcome.get("error")
-    if error is None:
-        return dict(outcome.get("attributes") or {})
+    try:
+        meta = run_within(
+            _MNS_SECONDS + 1,
+            lambda: account.get_topic(topic).get_attributes(),
+            "GetTopicAttributes",
+            holds=client.http.conn,
+        )
+    except CallTimedOutError:
+        raise CheckError(f"cannot reach {host}: no answer in time", code="network") from None
+    except Exception as exc:  # translated below
+        error = exc
+    else:
+        return {"name": meta.topic_name, "messages": meta.message_count}
     kind, code = type(error).__name__, str(getattr(error, "type", "") or "")
     request_id = getattr(error, "req_id", None) or getattr(error, "request_id", None)
     if kind == "MNSServerException":
