@@ -240,3 +240,32 @@ def test_a_logged_traceback_is_masked_too(caplog: pytest.LogCaptureFixture) -> N
         logging.getLogger("resource_repair.handler").exception("unexpected error")
     assert b"TracebackToken12345".hex() not in caplog.text
     assert "RuntimeError" in caplog.text
+
+
+def test_threads_that_log_while_others_remember_new_keys_are_never_broken() -> None:
+    # The sweep's workers log while member sessions (and renewed keys) are remembered.
+    import threading
+
+    redactor = SecretRedactor()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def log_lines() -> None:
+        try:
+            while not stop.is_set():
+                assert "secret-0000-aaaa" not in redactor.redact("key secret-0000-aaaa here")
+        except BaseException as exc:
+            errors.append(exc)
+
+    redactor.remember(["secret-0000-aaaa"])
+    readers = [threading.Thread(target=log_lines) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for number in range(400):
+        redactor.remember([f"secret-{number:04d}-bbbb", "secret-0000-aaaa"])
+    stop.set()
+    for reader in readers:
+        reader.join()
+    assert errors == []
+    # The first key stays masked: every set remembered since holds it too.
+    assert MASK in redactor.redact("secret-0000-aaaa")

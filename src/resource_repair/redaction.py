@@ -18,9 +18,9 @@ package logs each failure in its own words.
 from __future__ import annotations
 
 import base64
-import collections
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
@@ -78,20 +78,27 @@ class SecretRedactor(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._secret_sets: collections.deque[tuple[tuple[str, ...], re.Pattern[str]]] = (
-            collections.deque(maxlen=self._REMEMBERED_SETS)
-        )
+        # An immutable tuple, replaced whole under the lock: threads that log while another
+        # remembers new credentials (the sweep's workers, member sessions) read a snapshot,
+        # never a collection being changed under them.
+        self._secret_sets: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = ()
+        self._lock = threading.Lock()
 
     # Shorter values would mask ordinary words; real keys and tokens are far longer.
     _MIN_SECRET_LENGTH = 8
 
     def remember(self, secrets: Iterable[str]) -> None:
         values = tuple(sorted({s for s in secrets if len(s) >= self._MIN_SECRET_LENGTH}))
-        if values and values not in (known for known, _ in self._secret_sets):
+        if not values:
+            return
+        with self._lock:
+            if values in (known for known, _ in self._secret_sets):
+                return
             forms = {form for value in values for form in _encoded_forms(value)}
             # Longest first: a regex alternation takes the first that matches, not the longest.
             pattern = re.compile("|".join(sorted(forms, key=len, reverse=True)))
-            self._secret_sets.append((values, pattern))
+            remembered = (*self._secret_sets, (values, pattern))
+            self._secret_sets = remembered[-self._REMEMBERED_SETS :]
 
     def redact(self, text: str) -> str:
         text = _SIGNATURE_ECHO.sub(_masked_echo, text)
