@@ -120,7 +120,7 @@ def test_environment_variables_are_exactly_the_ones_the_code_reads() -> None:
 def test_template_defaults_parse_as_valid_settings() -> None:
     environment = EVENT["function"]["environmentVariables"]
     parsed = Settings.from_env(environment)
-    assert parsed.dry_run is False
+    assert parsed.dry_run is True  # a first deployment only reports
     assert parsed.rule_references == ("test-oss-bucket-public-read-prohibited",)
     assert parsed.exempt_tag is None
     assert parsed.block_public_access is False
@@ -330,3 +330,12 @@ def test_unknown_variables_are_reported(tmp_path: Path) -> None:
     path.write_text("services:\n  s:\n    component: fc\n    props:\n      region: ${vars.nope}\n")
     with pytest.raises(TemplateError, match=r"\$\{vars.nope\} is used but not defined"):
         load_template(path)
+
+
+def test_both_functions_start_in_dry_run_from_one_variable() -> None:
+    """A first deployment only reports: a new rule's first evaluation names every public
+    bucket, websites included, and the sweep would make them all private."""
+    assert VARS["dryRun"] == "true"
+    assert re.findall(r"dryRun: (.*)", TEXT) == ['"true"', "${vars.dryRun}"]
+    for function in (EVENT, SWEEP):
+        assert Settings.from_env(function["function"]["environmentVariables"]).dry_run

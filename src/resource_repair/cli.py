@@ -274,6 +274,14 @@ def _parser() -> argparse.ArgumentParser:
     restore_arguments(restore)
     restore.set_defaults(command=_restore)
 
+    setup = command(
+        "setup", "create the topics, Config rule and delivery the function needs (plan first)"
+    )
+    from resource_repair.tools.setup import add_arguments as setup_arguments
+
+    setup_arguments(setup)
+    setup.set_defaults(command=_setup)
+
     fake = command("fake-oss", "serve the fake OSS over HTTP (for ossEndpointOverride)")
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
     fake.add_argument("--port", type=_port, default=9000, help="0 picks a free port")
@@ -612,6 +620,12 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def _restore(args: argparse.Namespace) -> int:
     from resource_repair.tools.restore import run
+
+    return run(args, sys.stdout, sys.stderr)
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from resource_repair.tools.setup import run
 
     return run(args, sys.stdout, sys.stderr)
 

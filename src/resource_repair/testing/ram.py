@@ -1,6 +1,7 @@
-"""A fake RAM (2015-05-01) for aliyunsdkcore: the reads ``doctor`` makes of a role.
+"""A fake RAM (2015-05-01) for aliyunsdkcore: the reads ``doctor`` and ``setup`` make of a
+role.
 
-``ListPoliciesForRole``, ``GetPolicy`` and ``GetPolicyVersion``, answered in RAM's document
+``ListPoliciesForRole``, ``GetPolicy``, ``GetPolicyVersion`` and ``GetRole``, answered in RAM's document
 shapes from roles and policies set up by the test, after the checks RAM makes first (a known
 AccessKeyId, the security token of an STS key, the RPC signature). ``mock_ram`` intercepts the
 SDK's vendored ``requests``; ``handle_ram_request`` is transport-free.
@@ -18,7 +19,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from resource_repair.testing.identities import DEFAULT_CREDENTIALS, FakeCredentials
+from resource_repair.testing.identities import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_CREDENTIALS,
+    FakeCredentials,
+)
 from resource_repair.testing.interception import (
     ChainedSdkInterceptor,
     Reply,
@@ -95,6 +100,8 @@ class RamBackend:
             return self._get_policy(params)
         if action == "GetPolicyVersion":
             return self._get_policy_version(params)
+        if action == "GetRole":
+            return self._get_role(params)
         raise RamServiceError(
             404, "InvalidAction.NotFound", f"Specified api {action} is not found."
         )
@@ -119,6 +126,14 @@ class RamBackend:
                 ]
             }
         }
+
+    def _get_role(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """GetRole: what ``setup`` reads to see that Config's service-linked role exists."""
+        role = _required(params, "RoleName")
+        found = next((k for k in self.roles if k.lower() == role.lower()), None)
+        if found is None:
+            raise RamServiceError(404, "EntityNotExist.Role", f"The role does not exist: {role}.")
+        return {"Role": {"RoleName": found, "Arn": f"acs:ram::{DEFAULT_ACCOUNT_ID}:role/{found}"}}
 
     def _policy(self, params: Mapping[str, str]) -> FakePolicy:
         name, kind = _required(params, "PolicyName"), _required(params, "PolicyType")

@@ -11,7 +11,7 @@ import dataclasses
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from resource_repair.testing.identities import (
@@ -43,6 +43,13 @@ class FakeRule:
     """1 high, 2 medium, 3 low."""
     resource_types: str = BUCKET_TYPE
     """ResourceTypesScope, comma-separated."""
+    description: str = ""
+    tags: tuple[tuple[str, str], ...] = ()
+    """The rule's own tags (CreateConfigRule's ``Tag``), as (key, value)."""
+    trigger_types: str = "ConfigurationItemChangeNotification"
+    scope: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Further scope parameters as CreateConfigRule takes them (RegionIdsScope,
+    TagKeyScope, ResourceGroupIdsScope, ExcludeResourceIdsScope, ...)."""
 
 
 @dataclasses.dataclass
@@ -57,6 +64,12 @@ class FakeDeliveryChannel:
     """1 enabled, 0 disabled."""
     condition: str = ""
     """DeliveryChannelCondition: a JSON list of filters, or ""."""
+    name: str = ""
+    description: str = ""
+    change_notification: bool = False
+    """ConfigurationItemChangeNotification."""
+    aggregator_id: str | None = None
+    """The account group's channel (CreateAggregateConfigDeliveryChannel), else None."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +118,11 @@ class ConfigBackend:
         self.latency = 0.0
         self.last_page_token: str = "absent"
         """``absent`` or ``empty``: how the last page says there is no more."""
+        self.recorder_status = "REGISTERED"
+        """GetConfigurationRecorder's status: REGISTERED once Config is activated."""
+        self.max_delivery_channels = 5
+        self.on_rule_created: Callable[[FakeRule], None] | None = None
+        """Called with each rule CreateConfigRule makes: a first evaluation (fake_cloud)."""
 
     # -- setting the scene -------------------------------------------------------------
 
@@ -198,6 +216,7 @@ class ConfigBackend:
                         "SourceOwner": "ALIYUN",
                         "RiskLevel": r.risk_level,
                         "ResourceTypesScope": r.resource_types,
+                        "Tags": [{"Key": k, "Value": v} for k, v in r.tags],
                     }
                     for r in chunk
                 ],
@@ -209,20 +228,26 @@ class ConfigBackend:
 
     def list_delivery_channels(self, params: Mapping[str, str]) -> dict[str, Any]:
         wanted = set(filter(None, params.get("DeliveryChannelIds", "").split(",")))
+        aggregator_id = params.get("AggregatorId") or None
         with self.lock:
-            channels = [c for c in self.delivery_channels if not wanted or c.channel_id in wanted]
+            channels = [
+                c
+                for c in self.delivery_channels
+                if (not wanted or c.channel_id in wanted) and c.aggregator_id == aggregator_id
+            ]
         return {
             "DeliveryChannels": [
                 {
                     "DeliveryChannelId": c.channel_id,
-                    "DeliveryChannelName": c.channel_id,
+                    "DeliveryChannelName": c.name or c.channel_id,
+                    "Description": c.description,
                     "DeliveryChannelType": c.channel_type,
                     "DeliveryChannelTargetArn": c.target_arn,
                     "DeliveryChannelAssumeRoleArn": (
                         f"acs:ram::{DEFAULT_ACCOUNT_ID}:role/aliyunserviceroleforconfig"
                     ),
                     "DeliveryChannelCondition": c.condition,
-                    "ConfigurationItemChangeNotification": False,
+                    "ConfigurationItemChangeNotification": c.change_notification,
                     "ConfigurationSnapshot": False,
                     "NonCompliantNotification": c.non_compliant_notification,
                     "Status": c.status,

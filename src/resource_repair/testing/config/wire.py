@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from resource_repair.testing.config.models import ConfigBackend, ConfigCall, ConfigServiceError
+from resource_repair.testing.config.setup_actions import dispatch_setup_action
 from resource_repair.testing.interception import rpc_params
 
 SERVED_HOSTS = frozenset({"config.cn-shanghai.aliyuncs.com", "config.ap-southeast-1.aliyuncs.com"})
@@ -87,7 +88,7 @@ def _dispatch(backend: ConfigBackend, action: str, params: Mapping[str, str]) ->
         return backend.start_evaluation(params)
     if action == "ListConfigDeliveryChannels":
         return backend.list_delivery_channels(params)
-    raise ConfigServiceError(404, "InvalidAction.NotFound", f"Specified api {action} is not found.")
+    return dispatch_setup_action(backend, action, params)  # setup's actions, or NotFound
 
 
 def _authenticate(backend: ConfigBackend, method: str, params: Mapping[str, str]) -> None:

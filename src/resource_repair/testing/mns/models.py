@@ -46,6 +46,16 @@ class PublishedMessage:
 
 
 @dataclasses.dataclass(frozen=True)
+class FakeSubscription:
+    """A topic's subscription: where MNS pushes, and how."""
+
+    endpoint: str
+    notify_strategy: str = "BACKOFF_RETRY"
+    notify_content_format: str = "XML"
+    filter_tag: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Fault:
     """What the next request meets instead of a normal answer.
 
@@ -88,6 +98,11 @@ class MnsBackend:
         self._lock = threading.Lock()
         # Set when the test ends, so that a delayed answer stops waiting at once.
         self._released = threading.Event()
+        self.activated = True
+        """False: the account has not activated SMQ, and every request is refused."""
+        self.topic_sizes: dict[str, int] = {}
+        """A topic's MaximumMessageSize, when it was created with one (admin.py)."""
+        self.subscriptions: dict[str, dict[str, FakeSubscription]] = {}
 
     def create_topic(self, name: str) -> None:
         with self._lock:
@@ -154,3 +169,67 @@ class MnsBackend:
             )
             self.topics[topic].append(message)
             return message
+
+    # -- topic and subscription management (admin.py) -------------------------------------
+
+    def create_topic_with(self, name: str, maximum_message_size: int) -> bool:
+        """CreateTopic: True when created; False when it exists with the same attributes;
+        409 ``TopicAlreadyExist`` when it exists with others."""
+        with self._lock:
+            if name in self.topics:
+                if self.topic_sizes.get(name, maximum_message_size) != maximum_message_size:
+                    raise MnsServiceError(
+                        409,
+                        "TopicAlreadyExist",
+                        "The topic you want to create has already existed.",
+                    )
+                return False
+            self.topics[name] = []
+            self.topic_sizes[name] = maximum_message_size
+            return True
+
+    def delete_topic(self, name: str) -> None:
+        with self._lock:
+            if name not in self.topics:
+                raise MnsServiceError(
+                    404, "TopicNotExist", "The topic you provided does not exist."
+                )
+            del self.topics[name]
+            self.topic_sizes.pop(name, None)
+            self.subscriptions.pop(name, None)
+
+    def subscribe(self, topic: str, name: str, subscription: FakeSubscription) -> bool:
+        """Subscribe: True when created, False when the same subscription exists, 409
+        ``SubscriptionAlreadyExist`` when one of that name exists with other attributes."""
+        with self._lock:
+            if topic not in self.topics:
+                raise MnsServiceError(
+                    404, "TopicNotExist", "The topic you provided does not exist."
+                )
+            existing = self.subscriptions.setdefault(topic, {}).get(name)
+            if existing is not None:
+                if existing != subscription:
+                    raise MnsServiceError(
+                        409,
+                        "SubscriptionAlreadyExist",
+                        "The subscription you want to create has already existed.",
+                    )
+                return False
+            self.subscriptions[topic][name] = subscription
+            return True
+
+    def unsubscribe(self, topic: str, name: str) -> None:
+        with self._lock:
+            if name not in self.subscriptions.get(topic, {}):
+                raise MnsServiceError(
+                    404, "SubscriptionNotExist", "The subscription you provided does not exist."
+                )
+            del self.subscriptions[topic][name]
+
+    def subscription_names(self, topic: str) -> list[str]:
+        with self._lock:
+            if topic not in self.topics:
+                raise MnsServiceError(
+                    404, "TopicNotExist", "The topic you provided does not exist."
+                )
+            return sorted(self.subscriptions.get(topic, {}))

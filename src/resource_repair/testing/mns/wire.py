@@ -21,6 +21,7 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from resource_repair.testing.identities import FakeCredentials
+from resource_repair.testing.mns.admin import handle_admin, is_admin_request
 from resource_repair.testing.mns.models import (
     DroppedConnection,
     MnsBackend,
@@ -51,6 +52,14 @@ def handle_request(
                 raise MnsServiceError(fault.status, fault.code, "injected by the fake MNS")
             if fault.kind == "delay":
                 backend.wait(fault.seconds)
+        if not backend.activated:
+            raise MnsServiceError(
+                403,
+                "AccessDenied",
+                "The OwnerId that your Access Key Id associated to is forbidden for this operation.",
+            )
+        if is_admin_request(method, url):
+            return handle_admin(backend, method, url, headers, body, request_id, _signed_by)
         if method == "GET":
             return _topic_attributes(backend, url, headers, request_id)
         return _publish(backend, method, url, headers, body, request_id)

@@ -1,0 +1,106 @@
+"""How setup knows what it created: a tag on a Config rule, a name and description on a
+delivery channel, and, for SMQ topics and subscriptions (which carry neither), a record
+file beside the template. What setup found already in place is never marked, so
+``setup --teardown`` never removes it."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+TAG_KEY = "resource-repair"
+TAG_VALUE = "setup"
+CHANNEL_NAME = "resource-repair-setup"
+DESCRIPTION = "Created by resource-repair setup; removed by resource-repair setup --teardown."
+RECORD_NAME = ".resource-repair-setup.json"
+
+
+def rule_tag() -> str:
+    """CreateConfigRule's ``Tag``: a JSON list of {Key, Value}."""
+    return json.dumps([{"Key": TAG_KEY, "Value": TAG_VALUE}])
+
+
+def rule_is_marked(rule: Mapping[str, Any]) -> bool:
+    tags = rule.get("Tags") or []
+    return any(
+        isinstance(t, dict) and t.get("Key") == TAG_KEY and t.get("Value") == TAG_VALUE
+        for t in tags
+    )
+
+
+def channel_is_marked(channel: Mapping[str, Any]) -> bool:
+    return (
+        channel.get("DeliveryChannelName") == CHANNEL_NAME
+        and channel.get("Description") == DESCRIPTION
+    )
+
+
+def record_path(template_path: str) -> Path:
+    """The record of the topics and subscriptions setup created: beside the template."""
+    return Path(template_path).resolve().parent / RECORD_NAME
+
+
+class Record:
+    """Topics and subscriptions setup created, per account and region, in a JSON file."""
+
+    def __init__(self, path: Path, account: str, region: str) -> None:
+        self.path = path
+        self._key = f"{account}/{region}"
+        self._document = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            document = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {}  # an unreadable record marks nothing: teardown then removes nothing
+        return document if isinstance(document, dict) else {}
+
+    def _entry(self) -> dict[str, list[Any]]:
+        entry = self._document.setdefault(self._key, {})
+        entry.setdefault("topics", [])
+        entry.setdefault("subscriptions", [])
+        return entry  # type: ignore[no-any-return]
+
+    def topics(self) -> list[str]:
+        return [str(t) for t in self._entry()["topics"]]
+
+    def subscriptions(self, topic: str) -> list[str]:
+        return [str(name) for t, name in self._entry()["subscriptions"] if t == topic]
+
+    def add_topic(self, topic: str) -> None:
+        self._change("topics", [topic], add=True)
+
+    def remove_topic(self, topic: str) -> None:
+        self._change("topics", [topic], add=False)
+
+    def add_subscription(self, topic: str, name: str) -> None:
+        self._change("subscriptions", [[topic, name]], add=True)
+
+    def remove_subscription(self, topic: str, name: str) -> None:
+        self._change("subscriptions", [[topic, name]], add=False)
+
+    def _change(self, kind: str, items: Iterable[Any], *, add: bool) -> None:
+        values = self._entry()[kind]
+        for item in items:
+            if add and item not in values:
+                values.append(item)
+            elif not add and item in values:
+                values.remove(item)
+        if not any(self._document[self._key].values()):
+            del self._document[self._key]
+        self._write()
+
+    def _write(self) -> None:
+        # Written at once after each change: a setup interrupted half-way still knows
+        # what it made. Replaced atomically so that a crash never leaves half a file.
+        if not self._document:
+            self.path.unlink(missing_ok=True)
+            return
+        partial = self.path.with_suffix(".tmp")
+        partial.write_text(json.dumps(self._document, indent=2, sort_keys=True) + "\n")
+        os.replace(partial, self.path)

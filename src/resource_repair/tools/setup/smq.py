@@ -1,0 +1,122 @@
+"""SMQ (MNS) topic and subscription management through aliyun-mns-sdk, the client the
+function publishes with, each call bounded in time whatever the server does. Every
+failure is one CheckError line (``code``: MNS's error code, or ``network``)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from resource_repair.credentials import Credentials
+from resource_repair.errors import ResourceRepairError
+from resource_repair.redaction import protect_logs
+from resource_repair.rpc import network_reason
+from resource_repair.tools.doctor.findings import CheckError
+
+T = TypeVar("T")
+_SECONDS = 10.0
+# MNS's default; a topic setup creates states it, so one made with another size by someone
+# else is told apart (TopicAlreadyExist) rather than silently taken over.
+MESSAGE_SIZE = 65536
+NOTIFY_STRATEGY = "EXPONENTIAL_DECAY_RETRY"
+# The notification's JSON as the body: what a webhook or a mail reader wants.
+CONTENT_FORMAT = "SIMPLIFIED"
+
+
+class Smq:
+    def __init__(self, endpoint: str, credentials: Credentials) -> None:
+        from resource_repair.notify import _sdk
+
+        protect_logs(credentials.secrets)
+        try:
+            self._account_module, _ = _sdk()  # refuses an old SDK that prints credentials
+        except ResourceRepairError as exc:
+            raise CheckError(str(exc)) from None
+        self._endpoint = endpoint
+        self._credentials = credentials
+        self.host = urlsplit(endpoint).hostname or endpoint
+
+    def topic_exists(self, topic: str) -> bool:
+        try:
+            self._call("GetTopicAttributes", lambda a: a.get_topic(topic).get_attributes())
+        except CheckError as exc:
+            if exc.code == "TopicNotExist":
+                return False
+            raise
+        return True
+
+    def create_topic(self, topic: str) -> None:
+        import mns.topic
+
+        meta = mns.topic.TopicMeta(maximum_message_size=MESSAGE_SIZE)
+        self._call("CreateTopic", lambda a: a.get_topic(topic).create(meta))
+
+    def delete_topic(self, topic: str) -> None:
+        self._call("DeleteTopic", lambda a: a.get_topic(topic).delete())
+
+    def subscriptions(self, topic: str) -> list[str]:
+        def names(account: Any) -> list[str]:
+            found: list[str] = []
+            marker = ""
+            for _ in range(100):  # 1,000 a page: far beyond any topic's subscriptions
+                urls, marker = account.get_topic(topic).list_subscription(
+                    ret_number=1000, marker=marker
+                )
+                found += [str(url).rstrip("/").rpartition("/")[2] for url in urls]
+                if not marker:
+                    break
+            return found
+
+        return self._call("ListSubscriptionByTopic", names)
+
+    def subscribe(self, topic: str, name: str, endpoint: str) -> None:
+        import mns.subscription
+
+        meta = mns.subscription.SubscriptionMeta(
+            endpoint, notify_strategy=NOTIFY_STRATEGY, notify_content_format=CONTENT_FORMAT
+        )
+        self._call("Subscribe", lambda a: a.get_topic(topic).get_subscription(name).subscribe(meta))
+
+    def unsubscribe(self, topic: str, name: str) -> None:
+        self._call("Unsubscribe", lambda a: a.get_topic(topic).get_subscription(name).unsubscribe())
+
+    def _call(self, operation: str, send: Callable[[Any], T]) -> T:
+        from resource_repair.notify import _abort
+
+        account = self._account_module.Account(
+            self._endpoint,
+            self._credentials.access_key_id,
+            self._credentials.access_key_secret,
+            self._credentials.security_token,
+        )
+        client = account.mns_client
+        client.set_keep_alive(False)
+        client.set_connection_timeout(_SECONDS)
+        client.http.conn.timeout = _SECONDS
+        outcome: dict[str, Any] = {}
+
+        def ask() -> None:
+            try:
+                outcome["value"] = send(account)
+            except Exception as exc:  # handed to the caller's thread, translated there
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=ask, name="setup-smq", daemon=True)
+        worker.start()
+        worker.join(_SECONDS + 1)
+        if worker.is_alive():
+            _abort(client.http.conn)
+            raise CheckError(f"cannot reach {self.host}: no answer in time", code="network")
+        error = outcome.get("error")
+        if error is None:
+            return outcome.get("value")  # type: ignore[return-value]
+        kind, code = type(error).__name__, str(getattr(error, "type", "") or "")
+        request_id = getattr(error, "req_id", None) or getattr(error, "request_id", None)
+        if kind == "MNSServerException":
+            raise CheckError(f"{operation}: {code} (request {request_id})", code=code) from None
+        if kind == "MNSClientNetworkException" or isinstance(error, OSError):
+            reason = network_reason(str(getattr(error, "message", "") or error))
+            raise CheckError(f"cannot reach {self.host}: {reason}", code="network") from None
+        raise CheckError(f"{operation}: {kind} {code}") from None

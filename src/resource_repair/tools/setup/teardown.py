@@ -1,0 +1,149 @@
+"""``setup --teardown``: remove what setup created, and nothing else. A topic others
+subscribe to (the function's trigger, while it is deployed) is refused unless --force."""
+
+from __future__ import annotations
+
+from resource_repair.tools.doctor.findings import CheckError
+from resource_repair.tools.setup.delivery import channels
+from resource_repair.tools.setup.marks import channel_is_marked, rule_is_marked
+from resource_repair.tools.setup.plan import FAIL, FOUND, REMOVE, WARN, Setup, Step
+from resource_repair.tools.setup.rules import _lookup
+
+_FIX = "check the key's permissions (README, setup's permissions) and run again."
+
+
+def plan_teardown(setup: Setup) -> list[Step]:
+    return [*_channels(setup), *_rules(setup), *_topics(setup)]
+
+
+def _channels(setup: Setup) -> list[Step]:
+    try:
+        found = channels(setup)
+    except CheckError as exc:
+        return [Step(FAIL, "delivery", str(exc), fix=_FIX)]
+    steps = []
+    for channel in found:
+        if not channel_is_marked(channel):
+            continue
+        channel_id = str(channel.get("DeliveryChannelId"))
+        steps.append(
+            Step(
+                REMOVE,
+                "delivery",
+                f"channel {channel_id} to {channel.get('DeliveryChannelTargetArn')}",
+                action=lambda c=channel_id: _delete_channel(setup, c),  # type: ignore[misc]
+            )
+        )
+    return steps
+
+
+def _delete_channel(setup: Setup, channel_id: str) -> str | None:
+    setup.config_call("DeleteConfigDeliveryChannel", {"DeliveryChannelId": channel_id})
+    return None
+
+
+def _rules(setup: Setup) -> list[Step]:
+    steps = []
+    for entry in setup.request.settings.rule_references:
+        try:
+            rule = _lookup(setup, entry)
+        except CheckError as exc:
+            steps.append(Step(FAIL, "rule", str(exc), fix=_FIX))
+            continue
+        if rule is None:
+            continue
+        name, rule_id = rule.get("ConfigRuleName"), str(rule.get("ConfigRuleId"))
+        if not rule_is_marked(rule):
+            steps.append(Step(FOUND, "rule", f"{name} ({rule_id}) is not setup's: kept"))
+            continue
+        steps.append(
+            Step(
+                REMOVE,
+                "rule",
+                f"{name} ({rule_id})",
+                action=lambda r=rule_id: _delete_rule(setup, r),  # type: ignore[misc]
+            )
+        )
+    return steps
+
+
+def _delete_rule(setup: Setup, rule_id: str) -> str | None:
+    answer = setup.config_call("DeleteConfigRules", {"ConfigRuleIds": rule_id})
+    items = (answer.get("OperateRuleResult") or {}).get("OperateRuleItemList") or []
+    for item in items:
+        if isinstance(item, dict) and item.get("Success") is False:
+            raise CheckError(f"DeleteConfigRules {rule_id}: {item.get('ErrorCode')}")
+    return None
+
+
+def _topics(setup: Setup) -> list[Step]:
+    record = setup.record
+    steps: list[Step] = []
+    subscribed = {t for t in setup.request.topics() if record.subscriptions(t)}
+    for topic in dict.fromkeys([*record.topics(), *sorted(subscribed)]):
+        ours = record.subscriptions(topic)
+        try:
+            present = setup.smq.subscriptions(topic)
+        except CheckError as exc:
+            if exc.code == "TopicNotExist":
+                record.remove_topic(topic)  # gone already: nothing left to remove
+                for name in ours:
+                    record.remove_subscription(topic, name)
+                continue
+            steps.append(Step(FAIL, "topic", str(exc), fix=_FIX))
+            continue
+        steps += [
+            Step(
+                REMOVE,
+                "subscribe",
+                f"{name} from {topic}",
+                action=lambda t=topic, n=name: _unsubscribe(setup, t, n),  # type: ignore[misc]
+            )
+            for name in ours
+            if name in present
+        ]
+        if topic not in record.topics():
+            continue
+        others = [name for name in present if name not in ours]
+        if others and not setup.request.force:
+            steps.append(
+                Step(
+                    FAIL,
+                    "topic",
+                    f"{topic} has subscriptions setup did not create ({', '.join(others)}): the"
+                    " function's trigger is one while the functions are deployed.",
+                    fix=f"remove the functions first (s remove -t {setup.request.template_path}),"
+                    " or pass --force to delete the topic with them.",
+                )
+            )
+            continue
+        if others:
+            steps.append(
+                Step(
+                    WARN,
+                    "topic",
+                    f"{topic}: --force deletes it with subscriptions setup did not create"
+                    f" ({', '.join(others)}); a deployed function's trigger stops receiving.",
+                )
+            )
+        steps.append(
+            Step(
+                REMOVE,
+                "topic",
+                f"{topic} in {setup.region}",
+                action=lambda t=topic: _delete_topic(setup, t),  # type: ignore[misc]
+            )
+        )
+    return steps
+
+
+def _unsubscribe(setup: Setup, topic: str, name: str) -> str | None:
+    setup.smq.unsubscribe(topic, name)
+    setup.record.remove_subscription(topic, name)
+    return None
+
+
+def _delete_topic(setup: Setup, topic: str) -> str | None:
+    setup.smq.delete_topic(topic)
+    setup.record.remove_topic(topic)
+    return None
