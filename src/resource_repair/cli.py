@@ -282,6 +282,19 @@ def _parser() -> argparse.ArgumentParser:
     setup_arguments(setup)
     setup.set_defaults(command=_setup)
 
+    cloud = command(
+        "fake-cloud", "serve fakes of Config, SMQ, STS, RAM and OSS on loopback; print settings"
+    )
+    cloud.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    cloud.add_argument(
+        "--bucket",
+        action="append",
+        default=[],
+        metavar="NAME[:REGION[:ACL]]",
+        help="a bucket of the fake OSS (ap-southeast-1, public-read unless given); repeatable",
+    )
+    cloud.set_defaults(command=_fake_cloud)
+
     fake = command("fake-oss", "serve the fake OSS over HTTP (for ossEndpointOverride)")
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
     fake.add_argument("--port", type=_port, default=9000, help="0 picks a free port")
@@ -628,6 +641,15 @@ def _setup(args: argparse.Namespace) -> int:
     from resource_repair.tools.setup import run
 
     return run(args, sys.stdout, sys.stderr)
+
+
+def _fake_cloud(args: argparse.Namespace) -> int:
+    from resource_repair.tools.fake_cloud import serve
+
+    try:
+        return serve(args.host, args.bucket, sys.stdout, sys.stderr)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}: {exc.strerror}") from None
 
 
 def _fake_oss(args: argparse.Namespace) -> int:

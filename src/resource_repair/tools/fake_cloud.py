@@ -1,0 +1,121 @@
+"""``resource-repair fake-cloud``: the fakes of Config, SMQ, STS, RAM and OSS served over
+loopback from one command, so that setup, invoke, backfill and doctor can be tried without
+an account. It prints the settings to use (shell ``export`` lines) and, when stopped, what
+each fake holds.
+
+The fake Config evaluates a rule when it is created, as Config does: every public bucket
+of the fake OSS becomes a NON_COMPLIANT result of that rule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import signal
+import threading
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from resource_repair.testing.config import ConfigBackend, FakeRule
+from resource_repair.testing.config.server import fake_config_server
+from resource_repair.testing.http_server import FakeHttpServer
+from resource_repair.testing.identities import DEFAULT_CREDENTIALS
+from resource_repair.testing.mns import MnsBackend, fake_mns_server
+from resource_repair.testing.oss import OssBackend
+from resource_repair.testing.oss.server import fake_oss_server
+from resource_repair.testing.ram import RamBackend, handle_ram_request
+from resource_repair.testing.sts import StsBackend, fake_sts_server
+from resource_repair.tools.fake_oss import parse_bucket
+
+PUBLIC_ACLS = frozenset({"public-read", "public-read-write"})
+
+
+class FakeCloud:
+    """The five fakes' state, wired as the services are: Config evaluates OSS's buckets."""
+
+    def __init__(self, buckets: Sequence[str]) -> None:
+        specs = [parse_bucket(spec) for spec in buckets]  # every mistake before a port
+        self.oss = OssBackend()
+        for name, region, acl in specs:
+            self.oss.create_bucket(name, region, acl)
+        self.config = ConfigBackend()
+        self.config.on_rule_created = self._evaluate
+        self.mns = MnsBackend()
+        self.sts = StsBackend()
+        self.sts.register(DEFAULT_CREDENTIALS)
+        self.ram = RamBackend()
+        self.ram.add_role("AliyunServiceRoleForConfig")  # made when Config is activated
+
+    def _evaluate(self, rule: FakeRule) -> None:
+        by_region: dict[str, list[str]] = defaultdict(list)
+        with self.oss.lock:
+            for bucket in self.oss.buckets.values():
+                if bucket.acl in PUBLIC_ACLS:
+                    by_region[bucket.region].append(bucket.name)
+        for region, names in by_region.items():
+            self.config.add_results(rule, names, region)
+
+    def summary(self) -> str:
+        buckets = ", ".join(f"{b.name} {b.acl}" for b in self.oss.buckets.values()) or "none"
+        topics = ", ".join(sorted(self.mns.topics)) or "none"
+        rules = ", ".join(r.name for r in self.config.rules.values()) or "none"
+        channels = ", ".join(c.channel_id for c in self.config.delivery_channels) or "none"
+        return (
+            f"buckets: {buckets}; topics: {topics}; Config rules: {rules};"
+            f" delivery channels: {channels}"
+        )
+
+
+def serve(
+    host: str, buckets: Sequence[str], out: TextIO, err: TextIO, stop: threading.Event | None = None
+) -> int:
+    cloud = FakeCloud(buckets)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():  # signals reach only that one
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+    with contextlib.ExitStack() as servers:
+        oss = servers.enter_context(fake_oss_server(cloud.oss, host))
+        config = servers.enter_context(fake_config_server(cloud.config, host))
+        mns = servers.enter_context(fake_mns_server(cloud.mns, host))
+        sts = servers.enter_context(fake_sts_server(cloud.sts, host))
+        ram = servers.enter_context(_fake_ram_server(cloud.ram, host))
+        settings = {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": DEFAULT_CREDENTIALS.access_key_id,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEFAULT_CREDENTIALS.access_key_secret,
+            "ALIBABA_CLOUD_SECURITY_TOKEN": DEFAULT_CREDENTIALS.security_token,
+            "ossEndpointOverride": oss.url,
+            "mnsEndpointOverride": mns.url,
+            "FAKE_STS": _host_port(sts.url),
+            "FAKE_CONFIG": _host_port(config.url),
+            "FAKE_RAM": _host_port(ram.url),
+        }
+        for name, value in settings.items():
+            print(f"export {name}={shlex.quote(value)}", file=out, flush=True)
+        print(
+            "fake cloud: Config, SMQ, STS, RAM and OSS on loopback; `. ` the lines above, then"
+            " pass --sts-endpoint $FAKE_STS --config-endpoint $FAKE_CONFIG (and setup"
+            " --ram-endpoint $FAKE_RAM); never in production",
+            file=err,
+            flush=True,
+        )
+        stop.wait()
+    print(f"fake cloud stopped: {cloud.summary()}", file=err, flush=True)
+    return 0
+
+
+def _host_port(url: str) -> str:
+    return url.removeprefix("http://")
+
+
+def _fake_ram_server(backend: RamBackend, host: str) -> FakeHttpServer:
+    def respond(
+        method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        return handle_ram_request(backend, method, url, body)
+
+    def state() -> dict[str, Any]:
+        return {"calls": len(backend.calls)}
+
+    return FakeHttpServer(respond, state, host, 0)
