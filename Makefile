@@ -20,7 +20,7 @@ PIP_FLAGS ?= --quiet --disable-pip-version-check
 	touch $@
 
 demo: .venv-3.10/.installed
-	.venv-3.10/bin/resource-repair invoke -f tests/events/noncompliance-oss-stream.txt
+	.venv-3.10/bin/resource-repair invoke -f tests/events/noncompliance-oss-stream.txt --env dryRun=false
 
 lint: .venv-3.10/.installed
 	.venv-3.10/bin/ruff check src tests benchmarks

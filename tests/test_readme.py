@@ -53,4 +53,11 @@ def test_the_runnable_examples_run_in_order_without_a_traceback(tmp_path: Path) 
     # The fake-oss example really remediated through the server it started.
     assert '"outcome": "remediated"' in done.stdout
     assert (clone / "event.json").exists()
+    # The fake-cloud example went from nothing to every bucket private and back to nothing.
+    assert "nothing to change: everything is in place" in done.stdout
+    assert (
+        "fake cloud stopped: buckets: shop-site private, old-downloads private; topics: none;"
+        " Config rules: none; delivery channels: none"
+    ) in done.stderr
+    assert not (clone / ".resource-repair-setup.json").exists()
     assert (clone / "event.txt").exists()
