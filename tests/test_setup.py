@@ -87,7 +87,8 @@ def test_the_plan_only_reads_and_says_what_it_would_create(
 ) -> None:
     code, lines, _ = setup(cloud, capsys)
     assert code == 0
-    assert writes(cloud) == [] and cloud.mns.topics == {}
+    assert writes(cloud) == []
+    assert cloud.mns.topics == {}
     created = [line for line in lines if line.startswith("create")]
     assert len(created) == 4, lines  # two topics, the rule, the delivery channel
     assert any(RULE in line and "oss-bucket-public-read-prohibited" in line for line in created)
@@ -111,7 +112,8 @@ def test_apply_creates_everything_marked_and_a_second_apply_changes_nothing(
     assert rule.tags == (("resource-repair", "setup"),)
     [channel] = cloud.config.delivery_channels
     assert channel.target_arn == f"acs:mns:ap-southeast-1:{ACCOUNT}:/topics/SMQTestConfig"
-    assert channel.non_compliant_notification and not channel.change_notification
+    assert channel.non_compliant_notification
+    assert not channel.change_notification
     assert json.loads(channel.condition) == [
         {"filterType": "ResourceType", "values": ["ACS::OSS::Bucket"], "multiple": True}
     ]
@@ -136,7 +138,8 @@ def test_teardown_removes_only_what_setup_made(
     code, lines, _ = setup(cloud, capsys, "--teardown")
     assert code == 0
     assert sum(line.startswith("remove") for line in lines) == 3, lines
-    assert "SMQTestConfig" in cloud.mns.topics and cloud.config.rules  # a plan changes nothing
+    assert "SMQTestConfig" in cloud.mns.topics
+    assert cloud.config.rules
 
     code, lines, _ = setup(cloud, capsys, "--teardown", "--apply")
     assert code == 0, lines
@@ -159,7 +162,8 @@ def test_teardown_refuses_a_topic_others_subscribe_to_unless_forced(
     code, lines, _ = setup(cloud, capsys, "--teardown", "--apply")
     assert code == 1
     assert any("fc-trigger" in line and "s remove" in line for line in lines), lines
-    assert "SMQTestConfig" in cloud.mns.topics and cloud.config.rules  # nothing was changed
+    assert "SMQTestConfig" in cloud.mns.topics
+    assert cloud.config.rules
     code, lines, _ = setup(cloud, capsys, "--teardown", "--apply", "--force")
     assert code == 0, lines
     assert cloud.mns.topics == {}
@@ -179,7 +183,8 @@ def test_an_existing_rule_is_used_as_it_is_with_warnings_and_its_results_counted
     assert any("INACTIVE" in line for line in warnings)
     assert any("limited to regions" in line for line in warnings)
     [count] = [line for line in lines if "reports 4 buckets non-compliant" in line]
-    assert "site-a, site-b, downloads, ..." in count and "exemptBuckets" in count
+    assert "site-a, site-b, downloads, ..." in count
+    assert "exemptBuckets" in count
     assert "dryRun is on" in count
 
 
@@ -188,7 +193,7 @@ def test_apply_with_a_subscription_to_the_failure_topic(
 ) -> None:
     code, _, _ = setup(cloud, capsys, "--apply", "--notify-url", "https://hooks.example.com/x")
     assert code == 0
-    [(name, subscription)] = cloud.mns.subscriptions["resource-repair-failures"].items()
+    [(_name, subscription)] = cloud.mns.subscriptions["resource-repair-failures"].items()
     assert subscription.endpoint == "https://hooks.example.com/x"
     assert setup(cloud, capsys, "--teardown", "--apply")[0] == 0
     assert cloud.mns.topics == {}
@@ -197,8 +202,10 @@ def test_apply_with_a_subscription_to_the_failure_topic(
 def test_notify_email_is_refused_without_a_mail_sender(
     cloud: Cloud, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, lines, err = setup(cloud, capsys, "--notify-email", "ops@example.com")
-    assert code == 2 and "notifyMailSender" in err and "Traceback" not in err
+    code, _lines, err = setup(cloud, capsys, "--notify-email", "ops@example.com")
+    assert code == 2
+    assert "notifyMailSender" in err
+    assert "Traceback" not in err
     code, _, _ = setup(
         cloud,
         capsys,
@@ -219,7 +226,8 @@ def test_a_missing_rule_id_is_named_and_nothing_is_made(
     code, lines, _ = setup(cloud, capsys, "--apply", "--env", "prepareRuleName=cr-0000missing")
     assert code == 1
     assert any(line.startswith("FAIL") and "cr-0000missing" in line for line in lines)
-    assert writes(cloud) == [] and cloud.mns.topics == {}
+    assert writes(cloud) == []
+    assert cloud.mns.topics == {}
 
 
 def test_a_bare_managed_rule_identifier_is_refused_with_advice(
@@ -250,7 +258,8 @@ def test_at_the_channel_limit_it_names_the_channels_and_changes_nothing(
     assert code == 1
     [line] = [line for line in lines if line.startswith("FAIL")]
     assert all(c.channel_id in line for c in cloud.config.delivery_channels)
-    assert writes(cloud) == [] and cloud.mns.topics == {}
+    assert writes(cloud) == []
+    assert cloud.mns.topics == {}
 
 
 def test_someone_elses_channel_to_the_topic_is_reported_and_left_alone(
@@ -262,7 +271,8 @@ def test_someone_elses_channel_to_the_topic_is_reported_and_left_alone(
     code, lines, _ = setup(cloud, capsys, "--apply")
     assert code == 0
     assert any(theirs.channel_id in line and "not setup's" in line for line in lines)
-    assert len(cloud.config.delivery_channels) == 2 and cloud.config.delivery_channels[0] == theirs
+    assert len(cloud.config.delivery_channels) == 2
+    assert cloud.config.delivery_channels[0] == theirs
 
 
 @pytest.mark.parametrize(
@@ -285,7 +295,8 @@ def test_preconditions_stop_setup_before_anything(
     code, lines, err = setup(cloud, capsys, "--apply")
     assert code == 1
     assert any(line.startswith("FAIL") and words in line and "Fix:" in line for line in lines)
-    assert writes(cloud) == [] and cloud.mns.topics == {}
+    assert writes(cloud) == []
+    assert cloud.mns.topics == {}
     assert "Traceback" not in err
 
 
@@ -303,7 +314,8 @@ def test_an_account_group_gets_the_groups_rule_and_channel(
     code, lines, _ = setup(cloud, capsys, "--apply", "--env", group)
     assert lines[-1] == "nothing to change: everything is in place"
     assert setup(cloud, capsys, "--teardown", "--apply", "--env", group)[0] == 0
-    assert cloud.config.rules == {} and cloud.config.delivery_channels == []
+    assert cloud.config.rules == {}
+    assert cloud.config.delivery_channels == []
 
 
 def test_an_unreachable_cloud_is_one_line(
@@ -314,5 +326,6 @@ def test_an_unreachable_cloud_is_one_line(
     code = cli.main(["setup", "-t", str(tmp_path / "template.yml"), "--apply"])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.count("\n") == 1 and "cannot reach sts.aliyuncs.com" in err
+    assert err.count("\n") == 1
+    assert "cannot reach sts.aliyuncs.com" in err
     assert "Traceback" not in err

@@ -261,7 +261,14 @@ def test_the_triggers_agree(name: str) -> None:
 
 def test_the_shared_variables_agree() -> None:
     shared = set(VARS2) & set(VARS3)
-    assert shared >= {"region", "topicName", "ruleName", "failureTopic", "remediationTopic", "dryRun"}
+    assert shared >= {
+        "region",
+        "topicName",
+        "ruleName",
+        "failureTopic",
+        "remediationTopic",
+        "dryRun",
+    }
     assert {k: VARS3[k] for k in shared} == {k: VARS2[k] for k in shared}
     # Only what each edition needs differently: FC 2.0's cap is a command-line value, FC
     # 3.0's role name is what the ram resource and the functions' ARN share.

@@ -56,7 +56,8 @@ def handle_request(
             raise MnsServiceError(
                 403,
                 "AccessDenied",
-                "The OwnerId that your Access Key Id associated to is forbidden for this operation.",
+                "The OwnerId that your Access Key Id associated to is forbidden for this"
+                " operation.",
             )
         if is_admin_request(method, url):
             return handle_admin(backend, method, url, headers, body, request_id, _signed_by)

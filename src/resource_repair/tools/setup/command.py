@@ -38,9 +38,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     what = "teardown" if request.teardown else "setup"
     mode = "doing it" if request.apply else "plan only, nothing is changed"
     group = f", account group {setup.aggregator_id}" if setup.aggregator_id else ""
-    say(
-        f"{what} of {request.template_path} in account {setup.account}, {setup.region}{group} ({mode})"
-    )
+    where = f"account {setup.account}, {setup.region}{group}"
+    say(f"{what} of {request.template_path} in {where} ({mode})")
     try:
         steps = _plan(setup)
     except ResourceRepairError as exc:  # one line whatever went wrong while reading
