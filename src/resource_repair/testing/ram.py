@@ -2,9 +2,10 @@
 role.
 
 ``ListPoliciesForRole``, ``GetPolicy``, ``GetPolicyVersion`` and ``GetRole``, answered in
-RAM's document shapes from roles and policies set up by the test, after the checks RAM makes first (a known
-AccessKeyId, the security token of an STS key, the RPC signature). ``mock_ram`` intercepts the
-SDK's vendored ``requests``; ``handle_ram_request`` is transport-free.
+RAM's document shapes from roles and policies set up by the test, after the checks RAM makes
+first (a known AccessKeyId, the security token of an STS key, the RPC signature).
+``mock_ram`` intercepts the SDK's vendored ``requests``; ``handle_ram_request`` is
+transport-free.
 """
 
 from __future__ import annotations
