@@ -45,6 +45,11 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 def run(
     capsys: pytest.CaptureFixture[str], *argv: str
 ) -> tuple[int, dict[str, object] | None, str]:
+    """The command's exit code, JSON result and stderr. ``invoke`` runs as a deployment
+    does after its dry run was reviewed (README, Deploying): the template ships with
+    dryRun "true", which test_invoke_with_the_template_as_shipped_only_reports holds."""
+    if argv[:1] == ("invoke",) and not any(a.startswith("dryRun=") for a in argv):
+        argv = (*argv, "--env", "dryRun=false")
     code = main(list(argv))
     captured = capsys.readouterr()
     result = json.loads(captured.out) if captured.out.strip().startswith("{") else None
@@ -92,6 +97,14 @@ def test_invoke_options_change_the_scene(
     exit_code, result, _ = run(capsys, "invoke", "-t", TEMPLATE, "-f", SEED_STREAM, *extra)
     assert result is not None
     assert (exit_code, result["outcome"]) == (code, outcome)
+
+
+def test_invoke_with_the_template_as_shipped_only_reports(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["invoke", "-t", TEMPLATE, "-f", SEED_STREAM])
+    result = json.loads(capsys.readouterr().out)
+    assert (code, result["outcome"]) == (0, "dry_run")
 
 
 def test_no_bucket_is_reported_missing_and_not_created(capsys: pytest.CaptureFixture[str]) -> None:

@@ -493,7 +493,8 @@ def test_event_takes_format_and_keeps_form_as_alias(
     path = tmp_path / "event"
     argv = ["event", "--bucket", BUCKET, "--region", REGION, option, form, "-o", str(path)]
     assert outcome(argv, capsys)[0] == 0
-    code, out, _ = outcome(["invoke", "-t", TEMPLATE, "-f", str(path)], capsys)
+    argv = ["invoke", "-t", TEMPLATE, "-f", str(path), "--env", "dryRun=false"]
+    code, out, _ = outcome(argv, capsys)
     assert (code, json.loads(out)["outcome"]) == (0, "remediated")
 
 
@@ -609,6 +610,8 @@ def test_real_oss_mode_with_an_endpoint_override_says_no_real_bucket_is_touched(
                 "real",
                 "--env",
                 f"ossEndpointOverride={server.url}",
+                "--env",
+                "dryRun=false",
             ],
             capsys,
         )

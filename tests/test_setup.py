@@ -329,3 +329,23 @@ def test_an_unreachable_cloud_is_one_line(
     assert err.count("\n") == 1
     assert "cannot reach sts.aliyuncs.com" in err
     assert "Traceback" not in err
+
+
+def test_the_fc3_template_gets_the_same_setup(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, fc2_lines, _ = setup(cloud, capsys)
+    shutil.copy(ROOT / "template.fc3.yml", cloud.template)
+    code, fc3_lines, _ = setup(cloud, capsys)
+    assert code == 0
+    assert fc3_lines[1:] == fc2_lines[1:]  # all but the heading, which names the file
+
+
+def test_apply_refuses_a_template_folder_it_cannot_record_in(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.access", lambda *_: False)
+    code, _, err = setup(cloud, capsys, "--apply")
+    assert code == 2
+    assert ".resource-repair-setup.json is not writable" in err
+    assert cloud.mns.topics == {}

@@ -640,6 +640,7 @@ def _restore(args: argparse.Namespace) -> int:
 def _setup(args: argparse.Namespace) -> int:
     from resource_repair.tools.setup import run
 
+    args.overrides = _env_overrides(args.env)  # checked as every command checks --env
     return run(args, sys.stdout, sys.stderr)
 
 

@@ -109,7 +109,8 @@ def request_from_args(args: argparse.Namespace) -> SetupRequest:
     from resource_repair.tools.doctor.plan import DoctorUsageError, _loopback_host
 
     template = load_template(args.template, accept_fc3=True)  # TemplateError: exit 2
-    environment = {**template.environment, **_env_pairs(args.env)}
+    # --env, as the command line parsed and checked it (cli._env_overrides).
+    environment = {**template.environment, **getattr(args, "overrides", {})}
     try:
         settings = Settings.from_env(environment)
         mns = loopback_endpoint(
@@ -137,6 +138,8 @@ def request_from_args(args: argparse.Namespace) -> SetupRequest:
         raise SetupUsageError(
             f"--notify-email and --notify-url need failureTopic in {args.template}"
         )
+    if args.apply:
+        _check_record_writable(args.template)
     if args.force and not args.teardown:
         raise SetupUsageError("--force goes with --teardown")
     if args.teardown and (args.notify_email or args.notify_url):
@@ -170,10 +173,13 @@ def request_from_args(args: argparse.Namespace) -> SetupRequest:
     )
 
 
-def _env_pairs(pairs: list[str]) -> dict[str, str]:
-    from resource_repair.cli import UsageError, _env_overrides
+def _check_record_writable(template_path: str) -> None:
+    """Setup records the topics it creates beside the template (marks.py); a record it
+    could not write would leave a topic no teardown removes, so this is checked first."""
+    from resource_repair.tools.setup.marks import record_path
 
-    try:
-        return _env_overrides(pairs)
-    except UsageError as exc:
-        raise SetupUsageError(str(exc)) from None
+    path = record_path(template_path)
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise SetupUsageError(
+            f"{path} is not writable: setup records there what it creates (README, setup)"
+        )

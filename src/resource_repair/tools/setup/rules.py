@@ -9,6 +9,7 @@ import dataclasses
 import itertools
 from typing import Any
 
+from resource_repair.errors import ResourceRepairError
 from resource_repair.remediators.registry import KNOWN_IDENTIFIERS, READ_RULE
 from resource_repair.tools.doctor.delivery import BUCKET_TYPE, covers_buckets
 from resource_repair.tools.doctor.findings import CheckError
@@ -191,7 +192,7 @@ def _reported(setup: Setup, found: list[tuple[str, str]]) -> list[Step]:
                     _COUNTED,
                 )
             ]
-        except Exception as exc:
+        except ResourceRepairError as exc:  # a count is advice: its failure is said
             steps.append(Step(WARN, "reported", f"{name}: cannot count its results: {exc}"))
             continue
         if not buckets:
