@@ -117,7 +117,7 @@ def test_apply_creates_everything_marked_and_a_second_apply_changes_nothing(
     assert json.loads(channel.condition) == [
         {"filterType": "ResourceType", "values": ["ACS::OSS::Bucket"], "multiple": True}
     ]
-    assert any("evaluates every bucket at once" in line for line in lines)
+    assert any("not deployed yet" in line and "backfill" in line for line in lines)
     record = json.loads((cloud.template.parent / ".resource-repair-setup.json").read_text())
     assert sorted(record[f"{ACCOUNT}/ap-southeast-1"]["topics"]) == sorted(TOPICS)
 
@@ -162,6 +162,7 @@ def test_teardown_refuses_a_topic_others_subscribe_to_unless_forced(
     code, lines, _ = setup(cloud, capsys, "--teardown", "--apply")
     assert code == 1
     assert any("fc-trigger" in line and "s remove" in line for line in lines), lines
+    assert any(line.startswith("warn") and "appear deployed" in line for line in lines)
     assert "SMQTestConfig" in cloud.mns.topics
     assert cloud.config.rules
     code, lines, _ = setup(cloud, capsys, "--teardown", "--apply", "--force")
@@ -349,3 +350,17 @@ def test_apply_refuses_a_template_folder_it_cannot_record_in(
     assert code == 2
     assert ".resource-repair-setup.json is not writable" in err
     assert cloud.mns.topics == {}
+
+
+def test_a_rule_created_while_the_functions_are_deployed_needs_no_order_note(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from resource_repair.testing.mns import FakeSubscription
+
+    cloud.mns.create_topic("SMQTestConfig")
+    trigger = FakeSubscription(f"acs:fc:ap-southeast-1:{ACCOUNT}:services/resource_repair")
+    cloud.mns.subscribe("SMQTestConfig", "fc-trigger", trigger)
+    code, lines, _ = setup(cloud, capsys)
+    assert code == 0
+    assert any(line.startswith("create") and RULE in line for line in lines)
+    assert not any("not deployed yet" in line for line in lines)

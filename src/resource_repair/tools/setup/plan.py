@@ -68,6 +68,18 @@ class Setup:
         self.smq = Smq(request.mns_endpoint or mns_endpoint(account, self.region), credentials)
         self.record = Record(record_path(request.template_path), account, self.region)
 
+    def trigger_subscriptions(self) -> list[str] | None:
+        """Subscriptions to the delivery topic that setup did not make: the function's
+        trigger is one (FC subscribes the function to the topic) while it is deployed.
+        Empty when the topic does not exist; None when SMQ could not say."""
+        topic = self.request.topic
+        try:
+            present = self.smq.subscriptions(topic)
+        except CheckError as exc:
+            return [] if exc.code == "TopicNotExist" else None
+        ours = set(self.record.subscriptions(topic))
+        return [name for name in present if name not in ours]
+
     def config_call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """A Config call, its ``Aggregate`` form (AggregatorId added) for an account group."""
         if self.aggregator_id:

@@ -86,14 +86,14 @@ def plan_rules(setup: Setup) -> RulePlan:
         else:
             plan.found.append((str(rule.get("ConfigRuleId")), str(rule.get("ConfigRuleName"))))
             plan.steps += _found(rule, bound.get(entry))
-    if plan.created:
+    if plan.created and not setup.trigger_subscriptions():
         plan.steps.append(
             Step(
                 NOTE,
                 "rule",
-                "a new rule evaluates every bucket at once; messages that arrive before the"
-                " function's trigger exists are lost, and the sweep's first run (or"
-                " `resource-repair backfill`) covers those buckets.",
+                "the functions are not deployed yet, and a new rule evaluates every bucket at"
+                " once: messages that arrive before the trigger exists are lost; the sweep's"
+                " first run (or `resource-repair backfill`) covers those buckets.",
             )
         )
     plan.steps += _reported(setup, plan.found)

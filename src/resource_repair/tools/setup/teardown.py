@@ -13,7 +13,21 @@ _FIX = "check the key's permissions (README, setup's permissions) and run again.
 
 
 def plan_teardown(setup: Setup) -> list[Step]:
-    return [*_channels(setup), *_rules(setup), *_topics(setup)]
+    steps = [*_channels(setup), *_rules(setup), *_topics(setup)]
+    deployed = setup.trigger_subscriptions()
+    if deployed and any(step.action for step in steps):
+        steps.insert(
+            0,
+            Step(
+                WARN,
+                "functions",
+                f"{setup.request.topic} still has subscriptions setup did not make"
+                f" ({', '.join(deployed)}): the functions appear deployed, and stop hearing"
+                f" of new public buckets once this is gone; s remove -t"
+                f" {setup.request.template_path} removes them.",
+            ),
+        )
+    return steps
 
 
 def _channels(setup: Setup) -> list[Step]:
