@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import socket
 from collections.abc import Iterator
@@ -364,3 +365,25 @@ def test_a_rule_created_while_the_functions_are_deployed_needs_no_order_note(
     assert code == 0
     assert any(line.startswith("create") and RULE in line for line in lines)
     assert not any("not deployed yet" in line for line in lines)
+
+
+def test_the_readme_lists_every_action_setup_calls(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### `resource-repair setup`") :]
+    section = section[: section.index("\n### ")]
+    cloud.config.add_results(cloud.config.add_rule("counted"), ["b"])
+    for extra in ([], ["--env", "configAggregatorId=ca-0123456789abcdef"]):
+        assert (
+            setup(cloud, capsys, "--apply", "--notify-url", "https://h.example.com", *extra)[0] == 0
+        )
+        assert setup(cloud, capsys, "--env", "prepareRuleName=counted", *extra)[0] == 0
+        assert setup(cloud, capsys, "--teardown", "--apply", *extra)[0] == 0
+    called = {f"config:{a}" for a in cloud.config.operations()}
+    called |= {f"ram:{action}" for action, _ in cloud.ram.calls}
+    called |= {f"sts:{call}" for call in ("GetCallerIdentity",)}
+    listed = set(re.findall(r"`((?:config|ram|mns|sts):\w+)`", section))
+    aggregate = {a for a in called if "Aggregate" in a and a.replace("Aggregate", "", 1) in listed}
+    assert called - aggregate <= listed
+    assert {"mns:CreateTopic", "mns:Subscribe", "mns:DeleteTopic"} <= listed
