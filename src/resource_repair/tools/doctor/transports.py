@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from resource_repair.credentials import Credentials
 from resource_repair.cutoff import CallTimedOutError, run_within
-from resource_repair.errors import ResourceRepairError
 from resource_repair.redaction import protect_logs
 from resource_repair.rpc import (
     CONNECT_TIMEOUT,
@@ -31,7 +30,6 @@ from resource_repair.tools.no_redirects import refuse_fc2_redirects
 CONFIG_VERSION = "2020-09-07"
 RAM_VERSION = "2015-05-01"
 RAM_DOMAIN = "ram.aliyuncs.com"
-_MNS_SECONDS = 10.0
 # One call to Config, RAM or FC: connecting, then reading the whole answer.
 _RPC_SECONDS = float(CONNECT_TIMEOUT + READ_TIMEOUT)
 
@@ -154,45 +152,9 @@ def _without_fc2_error_logs() -> Iterator[None]:
 def get_topic_attributes(endpoint: str, credentials: Credentials, topic: str) -> dict[str, Any]:
     """MNS GetTopicAttributes through aliyun-mns-sdk, bounded in time whatever the server
     does. CheckError with ``code`` ``TopicNotExist`` when there is no such topic."""
-    from resource_repair.notify import _sdk
+    from resource_repair.tools.smq import Smq
 
-    protect_logs(credentials.secrets)
-    try:
-        account_module, _ = _sdk()  # refuses an old SDK that prints credentials
-    except ResourceRepairError as exc:
-        raise CheckError(str(exc)) from None
-    account = account_module.Account(
-        endpoint,
-        credentials.access_key_id,
-        credentials.access_key_secret,
-        credentials.security_token,
-    )
-    client = account.mns_client
-    client.set_keep_alive(False)
-    client.set_connection_timeout(_MNS_SECONDS)
-    client.http.conn.timeout = _MNS_SECONDS
-    host = urlsplit(endpoint).hostname
-    try:
-        meta = run_within(
-            _MNS_SECONDS + 1,
-            lambda: account.get_topic(topic).get_attributes(),
-            "GetTopicAttributes",
-            holds=client.http.conn,
-        )
-    except CallTimedOutError:
-        raise CheckError(f"cannot reach {host}: no answer in time", code="network") from None
-    except Exception as exc:  # translated below
-        error = exc
-    else:
-        return {"name": meta.topic_name, "messages": meta.message_count}
-    kind, code = type(error).__name__, str(getattr(error, "type", "") or "")
-    request_id = getattr(error, "req_id", None) or getattr(error, "request_id", None)
-    if kind == "MNSServerException":
-        raise CheckError(f"GetTopicAttributes: {code} (request {request_id})", code=code) from None
-    if kind == "MNSClientNetworkException" or isinstance(error, OSError):
-        reason = network_reason(str(getattr(error, "message", "") or error))
-        raise CheckError(f"cannot reach {host}: {reason}", code="network") from None
-    raise CheckError(f"GetTopicAttributes: {kind} {code}") from None
+    return Smq(endpoint, credentials).topic_attributes(topic)
 
 
 def _service_message(text: Any) -> str:

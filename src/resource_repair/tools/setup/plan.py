@@ -17,7 +17,7 @@ from resource_repair.tools.doctor.transports import (
 )
 from resource_repair.tools.setup.marks import Record, record_path
 from resource_repair.tools.setup.request import SetupRequest
-from resource_repair.tools.setup.smq import Smq
+from resource_repair.tools.smq import Smq
 
 # What a line says. CHANGE lines carry an action; FAIL lines stop --apply before it starts.
 CREATE, REMOVE, FOUND, WARN, NOTE, FAIL = "create", "remove", "found", "warn", "note", "FAIL"

@@ -1,15 +1,16 @@
-"""SMQ (MNS) topic and subscription management through aliyun-mns-sdk, the client the
-function publishes with, each call bounded in time whatever the server does. Every
-failure is one CheckError line (``code``: MNS's error code, or ``network``)."""
+"""SMQ (MNS) for the command-line tools: a topic's attributes (doctor), topics and
+subscriptions made and removed (setup), through aliyun-mns-sdk, the client the function
+publishes with. Each call is bounded in time whatever the server does; every failure is
+one CheckError line (``code``: MNS's error code, or ``network``)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from resource_repair.credentials import Credentials
+from resource_repair.cutoff import CallTimedOutError, run_within
 from resource_repair.errors import ResourceRepairError
 from resource_repair.redaction import protect_logs
 from resource_repair.rpc import network_reason
@@ -38,9 +39,14 @@ class Smq:
         self._credentials = credentials
         self.host = urlsplit(endpoint).hostname or endpoint
 
+    def topic_attributes(self, topic: str) -> dict[str, Any]:
+        """The topic's name and message count; CheckError ``TopicNotExist`` without it."""
+        meta = self._call("GetTopicAttributes", lambda a: a.get_topic(topic).get_attributes())
+        return {"name": meta.topic_name, "messages": meta.message_count}
+
     def topic_exists(self, topic: str) -> bool:
         try:
-            self._call("GetTopicAttributes", lambda a: a.get_topic(topic).get_attributes())
+            self.topic_attributes(topic)
         except CheckError as exc:
             if exc.code == "TopicNotExist":
                 return False
@@ -83,8 +89,6 @@ class Smq:
         self._call("Unsubscribe", lambda a: a.get_topic(topic).get_subscription(name).unsubscribe())
 
     def _call(self, operation: str, send: Callable[[Any], T]) -> T:
-        from resource_repair.notify import _abort
-
         account = self._account_module.Account(
             self._endpoint,
             self._credentials.access_key_id,
@@ -95,23 +99,16 @@ class Smq:
         client.set_keep_alive(False)
         client.set_connection_timeout(_SECONDS)
         client.http.conn.timeout = _SECONDS
-        outcome: dict[str, Any] = {}
-
-        def ask() -> None:
-            try:
-                outcome["value"] = send(account)
-            except Exception as exc:  # handed to the caller's thread, translated there
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=ask, name="setup-smq", daemon=True)
-        worker.start()
-        worker.join(_SECONDS + 1)
-        if worker.is_alive():
-            _abort(client.http.conn)
-            raise CheckError(f"cannot reach {self.host}: no answer in time", code="network")
-        error = outcome.get("error")
-        if error is None:
-            return outcome.get("value")  # type: ignore[return-value]
+        try:
+            return run_within(
+                _SECONDS + 1, lambda: send(account), operation, holds=client.http.conn
+            )
+        except CallTimedOutError:
+            raise CheckError(
+                f"cannot reach {self.host}: no answer in time", code="network"
+            ) from None
+        except Exception as exc:  # translated below
+            error = exc
         kind, code = type(error).__name__, str(getattr(error, "type", "") or "")
         request_id = getattr(error, "req_id", None) or getattr(error, "request_id", None)
         if kind == "MNSServerException":
