@@ -193,10 +193,16 @@ def test_an_existing_rule_is_used_as_it_is_with_warnings_and_its_results_counted
 def test_apply_with_a_subscription_to_the_failure_topic(
     cloud: Cloud, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, _ = setup(cloud, capsys, "--apply", "--notify-url", "https://hooks.example.com/x")
+    hook = "https://hooks.example.com/x?token=s3cr3t-hook-token"
+    code, lines, _ = setup(cloud, capsys, "--apply", "--notify-url", hook)
     assert code == 0
-    [(_name, subscription)] = cloud.mns.subscriptions["resource-repair-failures"].items()
-    assert subscription.endpoint == "https://hooks.example.com/x"
+    [subscription] = cloud.mns.subscriptions["resource-repair-failures"].values()
+    assert subscription.endpoint == hook
+    assert subscription.notify_content_format == "SIMPLIFIED"
+    assert any("https://hooks.example.com/x?..." in line for line in lines)
+    assert "s3cr3t" not in "\n".join(lines)
+    code, lines, _ = setup(cloud, capsys, "--apply", "--notify-url", hook)
+    assert any(line.startswith("found  subscribe") for line in lines), lines
     assert setup(cloud, capsys, "--teardown", "--apply")[0] == 0
     assert cloud.mns.topics == {}
 

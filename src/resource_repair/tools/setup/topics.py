@@ -4,6 +4,7 @@ subscriptions --notify-email and --notify-url ask for, on the failure topic."""
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlsplit
 
 from resource_repair.tools.doctor.findings import CheckError
 from resource_repair.tools.setup.plan import CREATE, FOUND, Setup, Step, failure_step
@@ -40,6 +41,7 @@ def plan_topics(setup: Setup) -> list[Step]:
             continue
         endpoint = f"mail:directmail:{address}" if kind == "mail" else address
         name = subscription_name(kind, endpoint)
+        address = address if kind == "mail" else shown_url(address)
         try:
             existing = [] if failure in missing else setup.smq.subscriptions(failure)
         except CheckError as exc:
@@ -57,6 +59,14 @@ def plan_topics(setup: Setup) -> list[Step]:
             )
         )
     return steps
+
+
+def shown_url(url: str) -> str:
+    """A webhook as printed: without user, password or query, where tokens live."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}" + ("?..." if parts.query else "")
 
 
 def subscription_name(kind: str, endpoint: str) -> str:
