@@ -6,6 +6,7 @@ scoped to buckets and triggered by changes. Marked with setup's tag when created
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from typing import Any
 
@@ -58,7 +59,7 @@ def plan_rules(setup: Setup) -> RulePlan:
             )
             continue
         try:
-            rule = _lookup(setup, entry)
+            rule = lookup_rule(setup, entry)
         except CheckError as exc:
             plan.steps.append(Step(FAIL, "rule", str(exc), fix=_LOOKUP_FIX))
             continue
@@ -80,7 +81,7 @@ def plan_rules(setup: Setup) -> RulePlan:
                     CREATE,
                     "rule",
                     f"{entry} on {identifier}, for {BUCKET_TYPE}, on every change{_group(setup)}",
-                    action=lambda n=entry, i=identifier: _create(setup, n, i),  # type: ignore[misc]
+                    action=functools.partial(_create, setup, entry, identifier),
                 )
             )
         else:
@@ -104,7 +105,7 @@ def _group(setup: Setup) -> str:
     return f" in account group {setup.aggregator_id}" if setup.aggregator_id else ""
 
 
-def _lookup(setup: Setup, entry: str) -> dict[str, Any] | None:
+def lookup_rule(setup: Setup, entry: str) -> dict[str, Any] | None:
     """The rule's full description (GetConfigRule), or None when there is none."""
     rule_id = entry if entry.startswith("cr-") else _id_by_name(setup, entry)
     if rule_id is None:

@@ -3,11 +3,13 @@ subscribe to (the function's trigger, while it is deployed) is refused unless --
 
 from __future__ import annotations
 
+import functools
+
 from resource_repair.tools.doctor.findings import CheckError
 from resource_repair.tools.setup.delivery import channels
 from resource_repair.tools.setup.marks import channel_is_marked, rule_is_marked
 from resource_repair.tools.setup.plan import FAIL, FOUND, REMOVE, WARN, Setup, Step
-from resource_repair.tools.setup.rules import _lookup
+from resource_repair.tools.setup.rules import lookup_rule
 
 _FIX = "check the key's permissions (README, setup's permissions) and run again."
 
@@ -45,7 +47,7 @@ def _channels(setup: Setup) -> list[Step]:
                 REMOVE,
                 "delivery",
                 f"channel {channel_id} to {channel.get('DeliveryChannelTargetArn')}",
-                action=lambda c=channel_id: _delete_channel(setup, c),  # type: ignore[misc]
+                action=functools.partial(_delete_channel, setup, channel_id),
             )
         )
     return steps
@@ -60,7 +62,7 @@ def _rules(setup: Setup) -> list[Step]:
     steps = []
     for entry in setup.request.settings.rule_references:
         try:
-            rule = _lookup(setup, entry)
+            rule = lookup_rule(setup, entry)
         except CheckError as exc:
             steps.append(Step(FAIL, "rule", str(exc), fix=_FIX))
             continue
@@ -75,7 +77,7 @@ def _rules(setup: Setup) -> list[Step]:
                 REMOVE,
                 "rule",
                 f"{name} ({rule_id})",
-                action=lambda r=rule_id: _delete_rule(setup, r),  # type: ignore[misc]
+                action=functools.partial(_delete_rule, setup, rule_id),
             )
         )
     return steps
@@ -111,7 +113,7 @@ def _topics(setup: Setup) -> list[Step]:
                 REMOVE,
                 "subscribe",
                 f"{name} from {topic}",
-                action=lambda t=topic, n=name: _unsubscribe(setup, t, n),  # type: ignore[misc]
+                action=functools.partial(_unsubscribe, setup, topic, name),
             )
             for name in ours
             if name in present
@@ -145,7 +147,7 @@ def _topics(setup: Setup) -> list[Step]:
                 REMOVE,
                 "topic",
                 f"{topic} in {setup.region}",
-                action=lambda t=topic: _delete_topic(setup, t),  # type: ignore[misc]
+                action=functools.partial(_delete_topic, setup, topic),
             )
         )
     return steps

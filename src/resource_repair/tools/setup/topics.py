@@ -3,6 +3,7 @@ subscriptions --notify-email and --notify-url ask for, on the failure topic."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from urllib.parse import urlsplit
 
@@ -32,7 +33,7 @@ def plan_topics(setup: Setup) -> list[Step]:
                     CREATE,
                     "topic",
                     f"{topic} in {setup.region}",
-                    action=lambda t=topic: _create_topic(setup, t),  # type: ignore[misc]
+                    action=functools.partial(_create_topic, setup, topic),
                 )
             )
     failure = request.settings.notify.failure_topic
@@ -55,7 +56,7 @@ def plan_topics(setup: Setup) -> list[Step]:
                 CREATE,
                 "subscribe",
                 f"{address} to {failure} ({name})",
-                action=lambda t=failure, n=name, e=endpoint: _subscribe(setup, t, n, e),  # type: ignore[misc]
+                action=functools.partial(_subscribe, setup, failure, name, endpoint),
             )
         )
     return steps
