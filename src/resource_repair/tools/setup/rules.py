@@ -211,7 +211,8 @@ def _reported(setup: Setup, found: list[tuple[str, str]]) -> list[Step]:
             Step(
                 NOTE,
                 "reported",
-                f"{name}: Config reports {count} buckets non-compliant ({shown}); {effect}."
+                f"{name}: Config reports {count} bucket{'' if count == '1' else 's'}"
+                f" non-compliant ({shown}); {effect}."
                 " Exempt those meant to be public with exemptBuckets or exemptTag first.",
             )
         )
