@@ -3,6 +3,12 @@ recorder's status, rules created and deleted, delivery channels created and dele
 an account and for an account group (the ``Aggregate`` calls), with Config's error codes.
 
 Kept apart from models.py, which answers the reads of the sweep and backfill.
+
+Codes: ``ConfigRuleNotExists`` and ``MissingAggregatorId`` are the ones the fake already
+answered; the codes for a sixth delivery channel (``DeliveryChannelNumExceedLimit``) and a
+duplicate rule name (``ConfigRuleNameAlreadyExists``) are not in the copies of Config's
+documentation available to us, so setup never relies on them: it counts the channels and
+looks the name up before it creates.
 """
 
 from __future__ import annotations
