@@ -14,6 +14,7 @@ from resource_repair.errors import ConfigurationError, ResourceRepairError
 from resource_repair.notify import ENDPOINT_OVERRIDE, MAIL_SENDER, loopback_endpoint
 from resource_repair.settings import Settings
 from resource_repair.tools.doctor.plan import SITE_NAMES, event_topic
+from resource_repair.tools.endpoints import loopback_host_port
 from resource_repair.tools.template import FunctionTemplate, load_template
 
 DEFAULT_TEMPLATE = "template.yml"
@@ -106,7 +107,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def request_from_args(args: argparse.Namespace) -> SetupRequest:
     from resource_repair.config_api import site_for_region
     from resource_repair.tools.cloud_credentials import tool_credentials
-    from resource_repair.tools.doctor.plan import DoctorUsageError, _loopback_host
 
     template = load_template(args.template, accept_fc3=True)  # TemplateError: exit 2
     # --env, as the command line parsed and checked it (cli._env_overrides).
@@ -147,13 +147,11 @@ def request_from_args(args: argparse.Namespace) -> SetupRequest:
     site = args.site or environment.get("configSite") or site_for_region(template.region)
     if site not in SITE_NAMES:
         raise SetupUsageError(f"configSite={site!r} is not one of {', '.join(SITE_NAMES)}")
-    try:
-        endpoints = {
-            name: _loopback_host(getattr(args, f"{name}_endpoint", None), f"--{name}-endpoint")
-            for name in ("sts", "config", "ram")
-        }
-    except DoctorUsageError as exc:
-        raise SetupUsageError(str(exc)) from None
+    # Checked before the first request (EndpointOptionError is a usage error: exit 2).
+    endpoints = {
+        name: loopback_host_port(getattr(args, f"{name}_endpoint", None), f"--{name}-endpoint")
+        for name in ("sts", "config", "ram")
+    }
     return SetupRequest(
         template=template,
         template_path=str(args.template),
