@@ -88,6 +88,9 @@ OPTIONS = {
     "doctor --config-endpoint": ["doctor", "-t", str(ROOT / "template.yml"), "--config-endpoint"],
     "doctor --mns-endpoint": ["doctor", "-t", str(ROOT / "template.yml"), "--mns-endpoint"],
     "restore --endpoint": ["restore", "--report", "REPORT", "--endpoint"],
+    "setup --sts-endpoint": ["setup", "-t", str(ROOT / "template.yml"), "--sts-endpoint"],
+    "setup --config-endpoint": ["setup", "-t", str(ROOT / "template.yml"), "--config-endpoint"],
+    "setup --ram-endpoint": ["setup", "-t", str(ROOT / "template.yml"), "--ram-endpoint"],
 }
 
 
