@@ -24,11 +24,14 @@ def rule_tag() -> str:
 
 
 def rule_is_marked(rule: Mapping[str, Any]) -> bool:
+    """Setup's tag, or its description: a rule gets both when setup creates it, and not
+    every answer carries the tags (an account group's rule may come without them)."""
     tags = rule.get("Tags") or []
-    return any(
+    tagged = any(
         isinstance(t, dict) and t.get("Key") == TAG_KEY and t.get("Value") == TAG_VALUE
         for t in tags
     )
+    return tagged or rule.get("Description") == DESCRIPTION
 
 
 def channel_is_marked(channel: Mapping[str, Any]) -> bool:
