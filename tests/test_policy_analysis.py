@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from resource_repair.remediators.policy_analysis import (
@@ -399,7 +399,6 @@ def _statements(document: Members) -> dict[str, Members]:
     return found
 
 
-@settings(max_examples=300)
 @given(text=odd_policies())
 def test_every_reading_loses_its_anonymous_statements_and_keeps_its_denies(text: str) -> None:
     """Whatever reading OSS takes, no statement that allows anyone in it stays, and no
