@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 from typing import Any
 
@@ -210,6 +211,22 @@ _principals = (
     )
     | json_values
 )
+# Source IP ranges in the shapes that fooled the judgement before: the whole IPv4 space in
+# pieces, IPv4 written as IPv4-mapped IPv6, IPv6 /8s and /16s, and empty values.
+SOURCE_IP_SHAPES = [
+    ["10.0.0.0/8", "11.0.0.0/8"],
+    [f"{first}.0.0.0/8" for first in range(256)],
+    ["0.0.0.0/1", "128.0.0.0/1"],
+    ["10.0.0.0/8", "10.1.0.0/16"],
+    ["::ffff:0:0/96"],
+    ["::ffff:203.0.113.0/120"],
+    ["::ffff:10.0.0.0/104", "11.0.0.0/8"],
+    ["2000::/8"],
+    ["2001::/16"],
+    ["2001::/16", "2002::/16"],
+    [],
+    [""],
+]
 _conditions = (
     st.sampled_from(
         [
@@ -217,11 +234,17 @@ _conditions = (
             {"IpAddress": {"acs:SourceIp": ["0.0.0.0/0"]}},
             {"NotIpAddress": {"acs:SourceIp": ["192.0.2.1"]}},
             {"StringEquals": {"acs:SourceVpc": ["vpc-1"]}},
+            {"StringEquals": {"acs:SourceVpc": []}},
+            {
+                "IpAddress": {"acs:SourceIp": ["192.168.0.0/16"]},
+                "StringEquals": {"acs:SourceVpc": ""},
+            },
             {"StringLike": {"acs:UserAgent": ["*"]}},
             {"StringLike": {"acs:Referer": ["https://example.com/*"]}},
             {"Bool": {"acs:SecureTransport": ["true"]}},
         ]
     )
+    | st.sampled_from(SOURCE_IP_SHAPES).map(lambda ips: {"IpAddress": {"acs:SourceIp": ips}})
     | json_values
 )
 policy_statements = (
@@ -249,3 +272,133 @@ policies = (
 tags = st.dictionaries(
     st.sampled_from(["website", "team", "public"]), st.sampled_from(["", "yes"]), max_size=2
 )
+
+
+# -- bucket policies as OSS may read them -------------------------------------------------
+
+
+class Members(list[tuple[str, Any]]):
+    """A JSON object as its members in order, so that a name can be given twice."""
+
+
+def parse_members(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=Members)
+
+
+def render(value: Any) -> str:
+    """JSON text for ``value``, writing every member of a :class:`Members`."""
+    if isinstance(value, Members):
+        return "{" + ", ".join(f"{json.dumps(k)}: {render(v)}" for k, v in value) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(render(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def _spellings(name: str) -> st.SearchStrategy[str]:
+    return st.sampled_from([name, name, name.lower(), name.upper()])
+
+
+def _repeated(name: str, values: st.SearchStrategy[Any], most: int) -> st.SearchStrategy[Any]:
+    """Up to ``most`` members named ``name`` in some spelling."""
+    return st.lists(st.tuples(_spellings(name), values), max_size=most)
+
+
+_odd_conditions = _conditions | st.sampled_from(
+    [
+        # One narrowing test, and the same test spelled again with everyone in it.
+        Members(
+            [
+                ("IpAddress", {"acs:SourceIp": ["203.0.113.0/24"]}),
+                ("ipaddress", {"acs:SourceIp": ["0.0.0.0/0"]}),
+            ]
+        ),
+        {"IpAddress": Members([("acs:SourceIp", ["203.0.113.0/24"]), ("acs:sourceip", [])])},
+        {"IpAddress": {"acs:SourceIp": ["203.0.113.0/24"]}, "StringLike": "x"},
+        {"IpAddress": {"acs:SourceIp": ["203.0.113.0/24"]}, "StringLike": {}},
+        {},
+    ]
+)
+
+
+@st.composite
+def _odd_statement(draw: st.DrawFn, sid: str) -> Members:
+    members = [
+        *draw(
+            st.lists(
+                st.tuples(
+                    _spellings("Effect"), st.sampled_from(["Allow", "Deny", "allow", " Deny"])
+                ),
+                min_size=1,
+                max_size=2,
+            )
+        ),
+        *draw(_repeated("Principal", _principals, 2)),
+        *draw(_repeated("NotPrincipal", st.sampled_from([["1234567890123456"], "*", []]), 1)),
+        *draw(_repeated("Condition", _odd_conditions, 2)),
+        ("Action", ["oss:GetObject"]),
+        ("Sid", sid),
+    ]
+    return Members(draw(st.permutations(members)))
+
+
+@st.composite
+def odd_policies(draw: st.DrawFn) -> str:
+    """Policy texts whose names are given twice or spelled differently: each statement has a
+    unique Sid, so that a test can tell which ones a fix took out."""
+    groups = draw(
+        st.lists(st.tuples(_spellings("Statement"), st.integers(0, 3)), min_size=1, max_size=2)
+    )
+    count = 0
+    members: list[tuple[str, Any]] = [("Version", "1")]
+    for name, size in groups:
+        statements = []
+        for _ in range(max(size, 1)):
+            count += 1
+            statements.append(draw(_odd_statement(f"s{count}")))
+        single = size == 0  # the single-statement form
+        members.append((name, statements[0] if single else statements))
+    return render(Members(draw(st.permutations(members))))
+
+
+def _ipv4_networks() -> st.SearchStrategy[ipaddress.IPv4Network]:
+    prefixes = st.sampled_from([0, 1, 7, 8, 9, 16, 24, 32]) | st.integers(0, 32)
+    return st.builds(
+        lambda address, prefix: ipaddress.IPv4Network((address, prefix), strict=False),
+        st.integers(0, 2**32 - 1),
+        prefixes,
+    )
+
+
+def _ipv6_networks() -> st.SearchStrategy[ipaddress.IPv6Network]:
+    # Outside the IPv4-mapped block: IPv4 reaches it through the written forms below.
+    prefixes = st.sampled_from([0, 8, 15, 16, 17, 32, 64, 128]) | st.integers(0, 128)
+    mapped = ipaddress.IPv6Network("::ffff:0:0/96")
+    return st.builds(
+        lambda address, prefix: ipaddress.IPv6Network((address, prefix), strict=False),
+        st.integers(0, 2**128 - 1) | st.sampled_from([0x2000 << 112, 0x2001_0DB8 << 96]),
+        prefixes,
+    ).filter(lambda network: not network.overlaps(mapped))
+
+
+source_ip_networks = st.lists(_ipv4_networks() | _ipv6_networks(), min_size=1, max_size=3)
+
+
+@st.composite
+def written_source_ips(
+    draw: st.DrawFn, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> list[str]:
+    """The same addresses written otherwise: ranges cut into up to 256 pieces, IPv4 as
+    IPv4-mapped IPv6, repeated, in any order."""
+    written = []
+    for network in networks:
+        depth = draw(st.integers(0, min(8, network.max_prefixlen - network.prefixlen)))
+        form = draw(st.sampled_from(["as is", "mapped", "mixed"]))
+        for index, piece in enumerate(network.subnets(prefixlen_diff=depth)):
+            mapped = form == "mapped" or (form == "mixed" and index % 2 == 0)
+            if isinstance(piece, ipaddress.IPv4Network) and mapped:
+                address = ipaddress.IPv6Address(f"::ffff:{piece.network_address}")
+                written.append(f"{address}/{96 + piece.prefixlen}")
+            else:
+                written.append(str(piece))
+    written += draw(st.lists(st.sampled_from(written), max_size=2))
+    return list(draw(st.permutations(written)))

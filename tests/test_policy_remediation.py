@@ -264,3 +264,85 @@ def test_trouble_after_the_read_is_reported_with_the_policy_not_handed_back(
     assert (result["status"], result["outcome"]) == ("fail", "failed")
     assert result["policy_before"] == before
     assert json.loads(result["policy_after"])["Statement"] == [PARTNER_WRITES]
+
+
+# -- documents OSS may read in more than one way: judged towards "anyone" --------------
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"Effect": "Allow", "NotPrincipal": ["1234567890123456"], "Action": ["oss:GetObject"]},
+        dict(ANYONE_READS, Condition={"IpAddress": {"acs:SourceIp": ["::ffff:0:0/96"]}}),
+        dict(
+            OFFICE_READS,
+            Condition={
+                "IpAddress": {"acs:SourceIp": ["203.0.113.0/24"]},
+                "StringEquals": {"acs:SourceVpc": []},
+            },
+        ),
+    ],
+    ids=["not-principal", "every-ipv4-as-ipv6", "empty-condition-value"],
+)
+def test_a_statement_that_may_let_anyone_in_is_removed(
+    fake_oss: OssBackend, invoke: Invoke, policy_env: None, odd: dict[str, Any]
+) -> None:
+    bucket_with(fake_oss, policy(odd, PARTNER_WRITES))
+    result = invoke(load_event("noncompliance-policy-current-plain.json"))
+    assert result["outcome"] == "remediated"
+    assert json.loads(fake_oss.policy_of(BUCKET) or "")["Statement"] == [PARTNER_WRITES]
+
+
+def test_every_spelling_of_statement_loses_its_anonymous_statements(
+    fake_oss: OssBackend, invoke: Invoke, policy_env: None
+) -> None:
+    before = json.dumps(
+        {"Version": "1", "Statement": [NOBODY_DELETES, PARTNER_WRITES], "statement": [ANYONE_READS]}
+    )
+    bucket_with(fake_oss, before)
+    result = invoke(load_event("noncompliance-policy-current-plain.json"))
+    assert (result["status"], result["outcome"]) == ("success", "remediated")
+    assert json.loads(fake_oss.policy_of(BUCKET) or "") == {
+        "Version": "1",
+        "Statement": [NOBODY_DELETES, PARTNER_WRITES],
+    }
+    assert fake_oss.operations() == ["GetBucketPolicy", "PutBucketPolicy", "GetBucketPolicy"]
+
+
+# One statement, two readings: an Allow to anyone (the first Effect) and a Deny (the last).
+ALLOW_OR_DENY_STATEMENT = (
+    '{"Effect": "Allow", "Effect": "Deny", "Principal": ["*"], "Action": ["oss:DeleteObject"]}'
+)
+ALLOW_OR_DENY = (
+    f'{{"Version": "1", "Statement": [{json.dumps(PARTNER_WRITES)}, {ALLOW_OR_DENY_STATEMENT}]}}'
+)
+
+
+@pytest.mark.parametrize("dry_run", ["false", "true"])
+def test_a_statement_both_allowing_anyone_and_denying_fails_and_nothing_is_written(
+    fake_oss: OssBackend,
+    invoke: Invoke,
+    policy_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    dry_run: str,
+) -> None:
+    monkeypatch.setenv("dryRun", dry_run)
+    bucket_with(fake_oss, ALLOW_OR_DENY)
+    result = invoke(load_event("noncompliance-policy-current-plain.json"))
+    assert (result["status"], result["outcome"]) == ("fail", "failed")
+    assert "statement 2 allows anyone in one reading and denies in another" in result["reason"]
+    assert "not written" in result["reason"]
+    assert fake_oss.operations() == ["GetBucketPolicy"]
+    assert fake_oss.policy_of(BUCKET) == ALLOW_OR_DENY
+    assert result["policy_before"] == ALLOW_OR_DENY
+
+
+def test_an_exempt_bucket_with_such_a_statement_is_exempt_not_failed(
+    fake_oss: OssBackend, invoke: Invoke, policy_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("exemptTag", "website")
+    bucket_with(fake_oss, ALLOW_OR_DENY)
+    fake_oss.buckets[BUCKET].tags = {"website": "yes"}
+    result = invoke(load_event("noncompliance-policy-current-plain.json"))
+    assert (result["status"], result["outcome"]) == ("success", "exempt")
+    assert fake_oss.policy_of(BUCKET) == ALLOW_OR_DENY

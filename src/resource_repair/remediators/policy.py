@@ -97,6 +97,10 @@ class PolicyRemediator:
             return _refused(report, exc, ids, note="the exemption tag is unknown, so not written")
         if exempt:
             return _stop(report, ids, Outcome.EXEMPT, exempt)
+        if verdict.unfixable:
+            # Anonymous in one reading, a Deny in another: writing any policy would either
+            # leave it public or drop a Deny, so nothing is written and someone is told.
+            return _stop(report, ids, Outcome.FAILED, verdict.unfixable)
         if self._dry_run:
             return _stop(report, ids, Outcome.DRY_RUN, f"dry run: would {change}")
         remaining = verdict.remaining
