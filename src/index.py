@@ -15,6 +15,9 @@ def sweep(event, context):  # type: ignore[no-untyped-def]  # FC's fixed signatu
     """List the NON_COMPLIANT buckets of every rule ``prepareRuleName`` selects and make
     them private; return JSON ``{"status", "outcomes", "complete", "rules"}``.
 
+    ``event`` is the timer trigger's (``{"triggerTime": ..., "triggerName": ...}``) or
+    ``{"sweep": "run"}``; anything else is refused (a ``fail``) before any request.
+
     Settings and credentials come from the environment and ``context`` exactly as for
     ``handler``. To run it outside FC (benchmarks, tests) against the fakes::
 
@@ -23,7 +26,7 @@ def sweep(event, context):  # type: ignore[no-untyped-def]  # FC's fixed signatu
 
         with mock_config_api() as config, mock_oss() as oss:
             ...  # config.add_rule(...), config.add_results(...), oss.create_bucket(...)
-            result = json.loads(index.sweep(b"", fc_context(timeout=600)))
+            result = json.loads(index.sweep(b'{"sweep": "run"}', fc_context(timeout=600)))
 
     with ``prepareRuleName`` set in ``os.environ``. ``mock_config_api`` answers the Config
     site the function's region maps to (``config.ap-southeast-1.aliyuncs.com`` for the fake

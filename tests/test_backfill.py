@@ -195,23 +195,27 @@ def test_aggregator_mode_reports_member_buckets_without_touching_them(
     assert all(oss.acl_of(name) == "private" for name in mine)
 
 
-def test_aggregator_mode_needs_to_be_told_which_fix_the_rule_needs(
-    capsys: pytest.CaptureFixture[str], config: ConfigBackend, oss: OssBackend
+@pytest.mark.parametrize("by", ["--rule-id", "--rule-name"])
+def test_an_account_groups_rule_is_looked_up_and_gets_its_managed_rules_fix(
+    capsys: pytest.CaptureFixture[str], config: ConfigBackend, oss: OssBackend, by: str
 ) -> None:
-    # The group's rule is not among the caller's own: its fix cannot be looked up, and the
-    # ACL fix is not guessed (a write rule's public-read website would be made private).
-    rule = config.add_rule(RULE_NAME, aggregator_id="ca-0001")
-    public_buckets(config, oss, rule, 1)
-    assert run("--rule-id", rule.rule_id, "--aggregator-id", "ca-0001", "--apply") == 2
-    assert f"{rule.rule_id}=oss-bucket-public-read-prohibited" in capsys.readouterr().err
-    assert oss.operations() == []
-
-
-def test_aggregator_mode_needs_the_rule_id(
-    capsys: pytest.CaptureFixture[str], config: ConfigBackend
-) -> None:
-    assert run("--rule-name", RULE_NAME, "--aggregator-id", "ca-1") == 2
-    assert "name the rule with --rule-id" in capsys.readouterr().err
+    """Issue 17 §3: no `--env prepareRuleName=cr-...=oss-...` needed any more; the group's
+    rule says it checks writes, so a public-read-write bucket keeps its reads."""
+    rule = config.add_rule("group-write", aggregator_id="ca-0001")
+    rule.source_identifier = "oss-bucket-public-write-prohibited"
+    oss.create_bucket("writable", REGION, "public-read-write")
+    config.add_results(rule, ["writable"], REGION)
+    value = rule.rule_id if by == "--rule-id" else "group-write"
+    code, summary, err = backfill(capsys, by, value, "--aggregator-id", "ca-0001", "--apply")
+    assert (code, summary) == (0, {"remediated": 1, "total": 1}), err
+    assert oss.acl_of("writable") == "public-read"
+    lookups = {"GetAggregateConfigRule", "ListAggregateConfigRules"} & set(config.operations())
+    assert lookups == (
+        {"GetAggregateConfigRule"}
+        if by == "--rule-id"
+        else {"ListAggregateConfigRules", "GetAggregateConfigRule"}
+    )
+    assert "ListConfigRules" not in config.operations()
 
 
 def test_regions_filter(

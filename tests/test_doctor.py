@@ -172,6 +172,7 @@ def test_a_cloud_set_up_as_the_template_says_passes_every_check(cloud: Cloud) ->
     assert checks == [
         "account",
         "settings",
+        "sweep-time",
         "rule",
         "topic",
         *(["failureTopic"] if FAILURE_TOPIC else []),

@@ -52,7 +52,7 @@ def published(backend: MnsBackend, topic: str) -> list[dict[str, Any]]:
 
 
 def run_sweep() -> dict[str, Any]:
-    result = json.loads(index.sweep(b"", fc_context(timeout=600)))
+    result = json.loads(index.sweep(load_event("timer-sweep.json"), fc_context(timeout=600)))
     assert isinstance(result, dict)
     return result
 
@@ -189,11 +189,11 @@ def test_a_bucket_two_rules_report_gets_both_fixes_from_the_sweep(
     assert oss.policy_of("both-bucket") is None
 
 
-def test_an_account_groups_rule_without_its_managed_rule_is_reported_not_guessed(
+def test_an_account_groups_rule_gets_the_fix_of_its_managed_rule_not_a_guess(
     clouds: tuple[ConfigBackend, OssBackend], mns: MnsBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A group's rule is not among the account's own rules, so the sweep cannot look up
-    # what it checks: the ACL fix would make a write rule's public-read website private.
+    # The ACL fix, guessed, would make a write rule's public-read website private: the
+    # group's rule is looked up (GetAggregateConfigRule), as the account's own rules are.
     config, oss = clouds
     write = config.add_rule(
         "group-write", rule_id="cr-writerule00000001", aggregator_id="ca-abcd1234"
@@ -204,13 +204,16 @@ def test_an_account_groups_rule_without_its_managed_rule_is_reported_not_guessed
     monkeypatch.setenv("configAggregatorId", "ca-abcd1234")
     monkeypatch.setenv("prepareRuleName", "cr-writerule00000001")
     result = run_sweep()
-    assert result["status"] == "fail"
-    assert "cr-writerule00000001=oss-bucket-public-read-prohibited" in result["rules"][0]["error"]
+    assert (result["status"], result["outcomes"]) == ("success", {"already_compliant": 1})
     assert oss.acl_of("public-site") == "public-read"
-    assert [m["notification"] for m in published(mns, FAILURES)] == ["sweep"]
-    # Bound to its managed rule, the same rule is swept with the right fix.
+    assert "GetAggregateConfigRule" in config.operations()
+    assert published(mns, FAILURES) == []
+    # Bound to its managed rule, the same rule is swept with the same fix, no lookup.
+    sweep.clear_rule_cache()
+    config.calls.clear()
     monkeypatch.setenv("prepareRuleName", "cr-writerule00000001=oss-bucket-public-write-prohibited")
     assert run_sweep()["outcomes"] == {"already_compliant": 1}
+    assert config.operations() == ["ListAggregateConfigRuleEvaluationResults"]
     assert oss.acl_of("public-site") == "public-read"
 
 

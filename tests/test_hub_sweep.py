@@ -22,7 +22,7 @@ from resource_repair.testing import (
 )
 from resource_repair.testing.config import ConfigBackend, mock_config_api
 from resource_repair.testing.sts import StsBackend, mock_sts
-from tests.conftest import REGION
+from tests.conftest import REGION, load_event
 
 HUB = DEFAULT_ACCOUNT_ID
 MEMBER_A = "1111222233334444"
@@ -58,7 +58,7 @@ def group(
 
 
 def run_sweep(runtime: str = "python3.10") -> dict[str, Any]:
-    result = index.sweep(b"", fc_context(runtime, timeout=600))
+    result = index.sweep(load_event("timer-sweep.json"), fc_context(runtime, timeout=600))
     assert isinstance(result, str)
     parsed: dict[str, Any] = json.loads(result)
     return parsed
@@ -113,16 +113,67 @@ def test_the_sweep_closes_every_members_public_bucket_across_pages(
         assert secret not in caplog.text
 
 
-def test_a_rule_named_by_name_is_reported_with_an_account_group(
+@pytest.mark.parametrize("reference", ["name", "id", "managed"])
+def test_an_account_groups_rule_is_looked_up_by_name_id_or_managed_rule(
+    group: tuple[ConfigBackend, OssBackend, StsBackend],
+    monkeypatch: pytest.MonkeyPatch,
+    reference: str,
+) -> None:
+    """Issue 17 §3: a group's rule named without `=identifier` is looked up in the group,
+    and gets the fix of the managed rule it is built on (here the write rule's: a
+    public-read-write bucket keeps its reads)."""
+    config, oss, sts = group
+    rule = config.add_rule("group-public-write", GROUP_RULE, aggregator_id=AGGREGATOR)
+    rule.source_identifier = "oss-bucket-public-write-prohibited"
+    config.add_rule("group-public-write", "cr-0therrule0000000001")  # the hub's own: not it
+    oss.create_bucket("a-writable", REGION, "public-read-write", owner_id=MEMBER_A)
+    config.add_results(rule, ["a-writable"], REGION, owner_id=MEMBER_A)
+    value = {
+        "name": "group-public-write",
+        "id": GROUP_RULE,
+        "managed": "oss-bucket-public-write-prohibited",
+    }[reference]
+    monkeypatch.setenv("prepareRuleName", value)
+
+    result = run_sweep()
+
+    assert (result["status"], result["complete"]) == ("success", True), result
+    assert result["outcomes"] == {"remediated": 1}
+    assert [r["rule_id"] for r in result["rules"]] == [GROUP_RULE]
+    assert oss.acl_of("a-writable") == "public-read"  # only the write taken away
+    lookups = [c for c in config.calls if "Aggregate" in c.action and "Evaluation" not in c.action]
+    assert all(c.params["AggregatorId"] == AGGREGATOR for c in lookups)
+    assert "ListConfigRules" not in config.operations()  # never the hub's own rules
+    # A name or managed rule: one listing of the group's rules; a cr- id: one read of it.
+    expected = "GetAggregateConfigRule" if reference == "id" else "ListAggregateConfigRules"
+    assert [c.action for c in lookups] == [expected]
+
+
+def test_a_bound_group_rule_is_not_looked_up(
+    group: tuple[ConfigBackend, OssBackend, StsBackend],
+) -> None:
+    """The binding stays accepted, and needs neither lookup (nor its permission)."""
+    config, oss, _ = group
+    rule = config.add_rule("group-public-read", GROUP_RULE, aggregator_id=AGGREGATOR)
+    oss.create_bucket("a-readable", REGION, "public-read", owner_id=MEMBER_A)
+    config.add_results(rule, ["a-readable"], REGION, owner_id=MEMBER_A)
+    config.fail_next(99, action="GetAggregateConfigRule", status=403, code="NoPermission")
+    config.fail_next(99, action="ListAggregateConfigRules", status=403, code="NoPermission")
+    result = run_sweep()
+    assert result["outcomes"] == {"remediated": 1}
+    assert config.operations() == ["ListAggregateConfigRuleEvaluationResults"]
+
+
+def test_a_group_rule_that_does_not_exist_is_a_failed_rule(
     group: tuple[ConfigBackend, OssBackend, StsBackend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config, oss, sts = group
+    config.add_rule("group-public-read", GROUP_RULE)  # the hub's own rule, not the group's
     monkeypatch.setenv("prepareRuleName", "group-public-read")
-    config.add_rule("group-public-read", GROUP_RULE, aggregator_id=AGGREGATOR)
     result = run_sweep()
     assert result["status"] == "fail"
     [rule] = result["rules"]
-    assert "cr- id" in rule["error"]
-    assert config.calls == []
+    assert f"in the account group {AGGREGATOR}" in rule["error"]
+    assert config.operations() == ["ListAggregateConfigRules"]
     assert oss.calls == []
     assert sts.assumed == []

@@ -82,7 +82,8 @@ RUNNER = textwrap.dedent(
         event = handle.read().rstrip(b"\\n")
     handled = json.loads(index.handler(event, context))
     function.timeout = 600
-    swept = json.loads(index.sweep(b"{}", context))
+    timer = b'{"triggerTime": "2026-12-04T18:00:00Z", "triggerName": "sweep"}'
+    swept = json.loads(index.sweep(timer, context))
     import mns.pkg_info
     import oss2
     print(json.dumps({

@@ -22,7 +22,7 @@ from resource_repair.testing import (
     mock_oss,
 )
 from resource_repair.testing.config import ConfigBackend, FakeRule, mock_config_api
-from tests.conftest import REGION, RESULT_KEYS, RULE_NAME
+from tests.conftest import REGION, RESULT_KEYS, RULE_NAME, load_event
 
 OTHER_ACCOUNT = "1111111111111111"
 MANAGED_RULE = "oss-bucket-public-read-prohibited"
@@ -60,7 +60,7 @@ def oss(clouds: tuple[ConfigBackend, OssBackend]) -> OssBackend:
 
 def run_sweep(runtime: str = "python3.10", **context: Any) -> dict[str, Any]:
     context.setdefault("timeout", 600)
-    result = index.sweep(b"", fc_context(runtime, **context))
+    result = index.sweep(load_event("timer-sweep.json"), fc_context(runtime, **context))
     assert isinstance(result, str)
     parsed: dict[str, Any] = json.loads(result)
     return parsed

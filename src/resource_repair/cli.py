@@ -204,14 +204,12 @@ def _parser() -> argparse.ArgumentParser:
     rule = backfill.add_mutually_exclusive_group(required=True)
     rule.add_argument("--rule-id", help="the rule's cr-... id")
     rule.add_argument("--rule-name", help="the rule's exact name")
-    backfill.add_argument(
-        "--aggregator-id", help="list the account group's results (needs --rule-id)"
-    )
+    backfill.add_argument("--aggregator-id", help="list the account group's rules and results")
     backfill.add_argument(
         "--site",
         choices=["china", "international"],
-        default="international",
-        help="which Config endpoint lists the results",
+        help="which Config endpoint lists the results (default: the template's configSite,"
+        " else from its region, as the sweep and doctor choose)",
     )
     backfill.add_argument(
         "--regions", default="", help="comma-separated region ids to include (default: all)"
@@ -573,6 +571,7 @@ def _event(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from resource_repair.config_api import site_for_region
     from resource_repair.settings import Settings
     from resource_repair.tools.backfill import Backfill, run_backfill
     from resource_repair.tools.config_client import ConfigApiError
@@ -594,7 +593,7 @@ def _backfill(args: argparse.Namespace) -> int:
     plan = Backfill(
         rule_id=args.rule_id,
         rule_name=args.rule_name,
-        site=args.site,
+        site=args.site or settings.config_site or site_for_region(template.region),
         settings=settings,
         environment=environment,
         account_id=_callers_account(args, credentials),

@@ -39,8 +39,15 @@ _REQUEST_SECONDS = float(CONNECT_TIMEOUT + READ_TIMEOUT)
 # The Config actions the sweep function calls with the service role. The template's role
 # grants exactly these (beside AclRemediator.PERMISSIONS); a test keeps the two in step.
 SWEEP_PERMISSIONS = ("config:ListConfigRules", "config:ListConfigRuleEvaluationResults")
-# ... and, with configAggregatorId, the account group's results too.
-AGGREGATE_SWEEP_PERMISSIONS = ("config:ListAggregateConfigRuleEvaluationResults",)
+# ... and, with configAggregatorId, the account group's results and rules too.
+AGGREGATE_SWEEP_PERMISSIONS = (
+    "config:ListAggregateConfigRuleEvaluationResults",
+    "config:ListAggregateConfigRules",
+    "config:GetAggregateConfigRule",
+)
+# Pages in a row that may bring no result not already listed before the listing is taken
+# for a loop (Config may return an empty page with a token; never many).
+_FRUITLESS_PAGES = 3
 
 
 class ConfigApiError(ResourceRepairError):
@@ -53,6 +60,11 @@ class TransientConfigError(ConfigApiError, TransientError):
 
 class ConfigOutOfTimeError(ConfigApiError):
     """The time left cannot hold another Config request; nothing was sent."""
+
+
+class ConfigPaginationError(ConfigApiError):
+    """A listing that does not move on: a NextToken seen before, or pages with nothing new.
+    Following it would request the same pages until the time runs out (or forever)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,36 +106,32 @@ class ConfigClient:
     def domain(self) -> str:
         return self._domain
 
-    def rules(self) -> Iterator[ConfigRule]:
-        """Every Config rule of the account, page by page."""
-        page = 1
-        while True:
-            answer = self._call("ListConfigRules", {"PageNumber": page, "PageSize": PAGE_SIZE})
-            listing = answer.get("ConfigRules") or {}
-            found = listing.get("ConfigRuleList") or []
-            for item in found:
-                rule = _as_rule(item)
-                if rule is not None:
-                    yield rule
-            if not found or page * PAGE_SIZE >= _count(listing.get("TotalCount")):
-                return
-            page += 1
+    def rules(self, aggregator_id: str | None = None) -> Iterator[ConfigRule]:
+        """Every Config rule of the account, page by page; with ``aggregator_id``, every
+        rule of that account group (ListAggregateConfigRules), as the account's own are."""
+        return self._rule_pages(aggregator_id, {})
 
-    def rule_id_by_name(self, name: str) -> str:
-        """The id of the one rule whose name is exactly ``name``."""
-        matches: list[str] = []
-        page = 1
-        while True:
-            answer = self._call(
-                "ListConfigRules",
-                {"ConfigRuleName": name, "PageNumber": page, "PageSize": PAGE_SIZE},
-            )
-            listing = answer.get("ConfigRules") or {}
-            found = listing.get("ConfigRuleList") or []
-            matches += [r["ConfigRuleId"] for r in found if r.get("ConfigRuleName") == name]
-            if not found or page * PAGE_SIZE >= _count(listing.get("TotalCount")):
-                break
-            page += 1
+    def aggregate_rule(self, aggregator_id: str, rule_id: str) -> ConfigRule:
+        """One rule of an account group, with the managed rule it is built on
+        (GetAggregateConfigRule: ``ConfigRule.Source.Identifier``)."""
+        answer = self._call(
+            "GetAggregateConfigRule", {"AggregatorId": aggregator_id, "ConfigRuleId": rule_id}
+        )
+        item = answer.get("ConfigRule")
+        if not isinstance(item, dict):
+            raise ConfigApiError(f"GetAggregateConfigRule: no rule {rule_id} in the answer")
+        source = item.get("Source")
+        identifier = source.get("Identifier") if isinstance(source, dict) else None
+        rule = _as_rule({**item, "SourceIdentifier": identifier})
+        if rule is None:
+            raise ConfigApiError(f"GetAggregateConfigRule: no rule {rule_id} in the answer")
+        return rule
+
+    def rule_id_by_name(self, name: str, aggregator_id: str | None = None) -> str:
+        """The id of the one rule whose name is exactly ``name`` (of the account group
+        ``aggregator_id``, when given)."""
+        found = self._rule_pages(aggregator_id, {"ConfigRuleName": name})
+        matches = [rule.rule_id for rule in found if rule.name == name]
         if not matches:
             raise ConfigApiError(f"no Config rule is named {name!r}")
         if len(matches) > 1:
@@ -132,10 +140,44 @@ class ConfigClient:
             )
         return matches[0]
 
+    def _rule_pages(
+        self, aggregator_id: str | None, params: dict[str, Any]
+    ) -> Iterator[ConfigRule]:
+        """ListConfigRules (or ListAggregateConfigRules) page by page, each rule once; a
+        page of rules all listed already ends it with ConfigPaginationError."""
+        action, scope = "ListConfigRules", dict(params)
+        if aggregator_id:
+            action = "ListAggregateConfigRules"
+            scope["AggregatorId"] = aggregator_id
+        seen: set[str] = set()
+        page = 1
+        while True:
+            answer = self._call(action, {**scope, "PageNumber": page, "PageSize": PAGE_SIZE})
+            listing = answer.get("ConfigRules") or {}
+            found = listing.get("ConfigRuleList") or []
+            new = 0
+            for item in found:
+                rule = _as_rule(item)
+                if rule is not None and rule.rule_id not in seen:
+                    seen.add(rule.rule_id)
+                    new += 1
+                    yield rule
+            if not found or page * PAGE_SIZE >= _count(listing.get("TotalCount")):
+                return
+            if not new:
+                raise ConfigPaginationError(
+                    f"{action}: page {page} repeated rules listed before: the listing stopped"
+                )
+            page += 1
+
     def non_compliant_buckets(
         self, rule_id: str, *, regions: Sequence[str] = (), aggregator_id: str | None = None
     ) -> Iterator[NonComplianceEvent]:
-        """Every NON_COMPLIANT bucket of the rule, one page in memory at a time."""
+        """Every NON_COMPLIANT bucket of the rule, each once, one page in memory at a time.
+
+        Raises ConfigPaginationError when the listing stops moving on (a NextToken seen
+        before, or several pages in a row with no result not listed already): the buckets
+        yielded so far stand, and the rest of the rule's listing is reported as failed."""
         action = (
             "ListAggregateConfigRuleEvaluationResults"
             if aggregator_id
@@ -152,16 +194,39 @@ class ConfigClient:
         if regions:
             params["Regions"] = ",".join(regions)
         token = ""
+        tokens: set[str] = set()
+        listed: set[tuple[str, str, str | None]] = set()
+        fruitless = 0
         while True:
             page = self._call(action, {**params, **({"NextToken": token} if token else {})})
             results = page.get("EvaluationResults") or {}
+            new = 0
             for item in results.get("EvaluationResultList") or []:
                 event = _as_event(item)
-                if event is not None and (not regions or event.region_id in regions):
+                if event is None:
+                    continue
+                key = (event.resource_id, event.region_id, event.owner_account_id)
+                if key in listed:
+                    continue  # listed on an earlier page: examined once per listing
+                listed.add(key)
+                new += 1
+                if not regions or event.region_id in regions:
                     yield event
             token = results.get("NextToken") or ""  # the last page's may be absent or empty
             if not token:
                 return
+            fruitless = 0 if new else fruitless + 1
+            if token in tokens:
+                raise ConfigPaginationError(
+                    f"{action}: Config returned a NextToken it had returned before, after"
+                    f" {len(listed)} results: the listing stopped there"
+                )
+            if fruitless >= _FRUITLESS_PAGES:
+                raise ConfigPaginationError(
+                    f"{action}: {fruitless} pages in a row brought no new result, after"
+                    f" {len(listed)} results: the listing stopped there"
+                )
+            tokens.add(token)
 
     def start_evaluation(self, rule_id: str) -> None:
         self._call("StartConfigRuleEvaluation", {"ConfigRuleId": rule_id})

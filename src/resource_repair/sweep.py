@@ -10,6 +10,10 @@ It never outlives its invocation: buckets run a few at a time, none starts unles
 left holds its worst case, and the result says whether the sweep got through everything
 (``complete``); what it did not reach, the next tick does. A rule with nothing
 non-compliant costs one listing request and no OSS request.
+
+It is never silent: a sweep that cannot start (an event that is not its timer's, settings
+under which not one bucket fits its time), a rule whose listing fails, and a sweep that
+leaves buckets unreached are each a ``fail``, published to the failure topic.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from resource_repair import sweep_trigger
 from resource_repair.audit import write_audit
 from resource_repair.config_api import (
     ConfigApiError,
@@ -45,7 +50,15 @@ from resource_repair.remediation import remediate_event
 from resource_repair.remediators.registry import dispatch
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
-from resource_repair.settings import CONFIG_AGGREGATOR_ID, RULE_REFERENCES, Settings
+from resource_repair.settings import (
+    BLOCK_PUBLIC_ACCESS,
+    EXEMPT_TAG,
+    MAX_ATTEMPTS,
+    MEMBER_ROLE_NAME,
+    REQUEST_TIMEOUT,
+    RULE_REFERENCES,
+    Settings,
+)
 
 logger = logging.getLogger(__name__)
 audit_logger = logging.getLogger("resource_repair.audit")
@@ -72,15 +85,16 @@ _MAX_REFERENCE_CHARS = 256
 _clock: Callable[[], float] = time.monotonic
 
 # Rule names and managed-rule identifiers resolved to rule ids, kept for the life of the
-# instance: a warm instance sweeps with one listing request per rule and no lookup.
-_rule_ids: dict[tuple[str, str], tuple[str, ...]] = {}
+# instance: a warm instance sweeps with one listing request per rule and no lookup. Keyed
+# by (site, account group or "", reference).
+_rule_ids: dict[tuple[str, str, str], tuple[str, ...]] = {}
 _rule_ids_lock = threading.Lock()
 
 
 # Rule ids' managed-rule identifiers, kept likewise: Config's listing of results does not
 # carry them, and the fix a bucket gets depends on them (remediators.registry). "" for a
 # rule built on no managed rule.
-_identifiers: dict[tuple[str, str], str] = {}
+_identifiers: dict[tuple[str, str, str], str] = {}
 
 
 def clear_rule_cache() -> None:
@@ -91,29 +105,44 @@ def clear_rule_cache() -> None:
 
 
 def with_rule_identifier(
-    config: ConfigClient, site: str, event: NonComplianceEvent
+    config: ConfigClient,
+    site: str,
+    event: NonComplianceEvent,
+    settings: Settings | None = None,
+    aggregator_id: str | None = None,
 ) -> NonComplianceEvent:
     """``event`` with its rule's managed-rule identifier, as a message would carry it, so
     that a listed bucket gets the same fix as a delivered one. Costs one listing of the
-    account's rules per instance, and only once a rule has a bucket to fix."""
+    account's rules per instance (for an account group's rule, one GetAggregateConfigRule),
+    and only once a rule has a bucket to fix.
+
+    An account group's rule whose entry says what it is built on (``cr-...=oss-bucket-...``)
+    is not looked up: the entry decides, as it always has."""
     if event.source_identifier or not event.rule_id:
         return event
-    key = (site, event.rule_id)
+    group = aggregator_id or ""
+    if group and settings is not None and settings.remedy_for_reference(event.rule_references):
+        return event
+    key = (site, group, event.rule_id)
     with _rule_ids_lock:
         known = key in _identifiers
     if not known:
-        _remember_identifiers(site, config.rules(), also=(event.rule_id,))
+        # One GetAggregateConfigRule for a group's rule; the account's own are all listed.
+        found = [config.aggregate_rule(group, event.rule_id)] if group else list(config.rules())
+        _remember_identifiers(site, group, found, also=(event.rule_id,))
     with _rule_ids_lock:
         identifier = _identifiers.get(key) or None
     return dataclasses.replace(event, source_identifier=identifier)
 
 
-def _remember_identifiers(site: str, rules: Iterable[ConfigRule], also: Iterable[str] = ()) -> None:
+def _remember_identifiers(
+    site: str, group: str, rules: Iterable[ConfigRule], also: Iterable[str] = ()
+) -> None:
     with _rule_ids_lock:
         for rule in rules:
-            _identifiers[(site, rule.rule_id)] = rule.source_identifier or ""
+            _identifiers[(site, group, rule.rule_id)] = rule.source_identifier or ""
         for rule_id in also:  # not listed: a deleted rule; do not look again
-            _identifiers.setdefault((site, rule_id), "")
+            _identifiers.setdefault((site, group, rule_id), "")
 
 
 @dataclasses.dataclass
@@ -144,14 +173,15 @@ class _RuleSweep:
 def handle_sweep(event: object, context: object, environ: Mapping[str, str] | None = None) -> str:
     """Sweep once and return the summary as JSON text (see the module's docstring).
 
-    ``event`` (the timer's payload) is not read. ``context`` is FC's: credentials on
-    python3.10, else the ``ALIBABA_CLOUD_*`` variables; ``region``, ``account_id``,
-    ``request_id`` and ``function.timeout`` are used when present.
+    ``event`` must be the timer's (``triggerTime``, ``triggerName``) or ``{"sweep": "run"}``
+    (sweep_trigger). ``context`` is FC's: credentials on python3.10, else the
+    ``ALIBABA_CLOUD_*`` variables; ``region``, ``account_id``, ``request_id`` and
+    ``function.timeout`` are used when present.
     """
     protect_logs()
     env = os.environ if environ is None else environ
     timeout = function_timeout(context, _DEFAULT_TIMEOUT)
-    deadline = Deadline(timeout - _RETURN_MARGIN - _NOTIFY_SECONDS, _clock)
+    deadline = Deadline(sweep_seconds(timeout), _clock)
     # The notifications' own end, counted from the start like the sweep's: never past FC's.
     notify_deadline = Deadline(timeout - _RETURN_MARGIN, _clock)
     fc_request_id = context_text(context, "request_id")
@@ -182,7 +212,12 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
     site = settings.config_site or site_for_region(region)
     notifier = Notifier(settings.notify, credentials, region, context_text(context, "account_id"))
     kept: list[Report] = []
-    if not settings.rule_references:
+    # Refused before any request: what started it, and whether one bucket can fit at all.
+    refused = sweep_trigger.refusal(event) or time_problem(settings, timeout)
+    if refused is not None:
+        logger.warning("sweep refused: %s", refused)
+        result = _summary(refused, collections.Counter(), [], complete=False, failed=True)
+    elif not settings.rule_references:
         logger.warning("%s is not set, so no rule is swept", RULE_REFERENCES)
         result = _summary(f"{RULE_REFERENCES} is not set", collections.Counter(), [], complete=True)
     elif credentials is None:
@@ -198,14 +233,16 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
         counts: collections.Counter[str] = collections.Counter()
         try:
             config = ConfigClient(credentials, site, deadline=deadline)
-            if settings.config_aggregator_id:
-                rules = _aggregate_rules(settings)
-            else:
-                rules = _resolve_rules(config, site, settings.rule_references)
+            rules = _resolve_rules(
+                config, site, settings.rule_references, settings.config_aggregator_id
+            )
             counts = _sweep_rules(
                 config, site, rules, settings, context, env, deadline, fc_request_id, kept
             )
-            result = _summary(None, counts, rules, complete=all(r.complete for r in rules))
+            complete = all(r.complete for r in rules)
+            result = _summary(
+                None if complete else _unreached(rules), counts, rules, complete=complete
+            )
         except Exception as exc:  # a defect of ours: a failed summary, never a crash FC replays
             logger.exception("unexpected error in the sweep")
             result = _summary(
@@ -215,6 +252,59 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
     notified = notifier.report_sweep(result, kept, notify_deadline, fc_request_id)
     result["notification"] = notified.value
     return _finish(result, fc_request_id, started)
+
+
+def sweep_seconds(timeout: float) -> float:
+    """The seconds a sweep of FC timeout ``timeout`` has for its buckets: the rest is kept
+    for the notifications and for returning."""
+    return timeout - _RETURN_MARGIN - _NOTIFY_SECONDS
+
+
+def time_problem(settings: Settings, timeout: float) -> str | None:
+    """Why not one bucket could ever start in a sweep of FC timeout ``timeout`` under
+    ``settings`` (naming the variables that make its worst case), or None when one fits.
+    Without this, such a sweep would start nothing, every time, and report nothing wrong."""
+    budget = bucket_budget(settings)
+    available = sweep_seconds(timeout)
+    if budget <= available:
+        return None
+    parts = [
+        f"{REQUEST_TIMEOUT}={settings.request_timeout:g}",
+        f"{MAX_ATTEMPTS}={settings.max_attempts}",
+    ]
+    if settings.exempt_tag is not None:
+        parts.append(f"{EXEMPT_TAG} set")
+    if settings.block_public_access:
+        parts.append(f"{BLOCK_PUBLIC_ACCESS}=true")
+    if settings.member_role_name:
+        parts.append(f"{MEMBER_ROLE_NAME} set (AssumeRole)")
+    return (
+        f"one bucket's worst case is {budget:.0f} s ({calls_per_bucket(settings)} OSS calls"
+        f" with {', '.join(parts)}), more than the {available:.0f} s the sweep has of its"
+        f" {timeout:.0f} s timeout: no bucket could ever start. Lower {REQUEST_TIMEOUT} or"
+        f" {MAX_ATTEMPTS}, or raise the sweep function's timeout (at most 600 s on FC 2.0)"
+    )
+
+
+def _unreached(rules: list[_RuleSweep]) -> str:
+    """The reason of an incomplete sweep, with its counts: it is a failure to report, since
+    the buckets it did not reach stay public until a later sweep gets to them."""
+    skipped = sum(rule.skipped for rule in rules)
+    unlisted = [r for r in rules if not r.listed_all and r.error is None]
+    failed = [r for r in rules if r.error is not None]
+    parts = []
+    if skipped:
+        parts.append(f"{skipped} listed bucket(s) not reached")
+    if unlisted:
+        names = ", ".join(r.rule_id or r.reference[:_MAX_REFERENCE_CHARS] for r in unlisted[:5])
+        parts.append(f"{len(unlisted)} rule(s) not listed to the end ({names})")
+    if failed:
+        parts.append(f"{len(failed)} rule(s) failed (see rules)")
+    reached = sum(rule.buckets for rule in rules)
+    return (
+        f"incomplete: {'; '.join(parts)}; {reached} bucket(s) reached. What was not reached"
+        " is the next sweep's; if this repeats, raise the sweep's timeout"
+    )
 
 
 def _sweep_rules(
@@ -245,11 +335,11 @@ def _sweep_rules(
                     rule.rule_id, aggregator_id=settings.config_aggregator_id
                 ):
                     if deadline.remaining() < budget:
-                        return  # the rest is the next sweep's
-                    # An account group's rule is not among the account's own rules: its
-                    # entry's `=identifier` picks the remedy (_aggregate_rules).
-                    if not settings.config_aggregator_id:
-                        event = with_rule_identifier(config, site, event)
+                        rule.skipped += 1  # listed, not reached: the rest is the next sweep's
+                        return
+                    event = with_rule_identifier(
+                        config, site, event, settings, settings.config_aggregator_id
+                    )
                     # Two rules may report one bucket: once per fix, so that the ACL fix of
                     # one rule does not stand in for the policy fix of another.
                     key = (event.bucket, event.region_id, fix_of(event, settings))
@@ -295,38 +385,43 @@ def _sweep_rules(
     return counts
 
 
-def _resolve_rules(config: ConfigClient, site: str, references: Iterable[str]) -> list[_RuleSweep]:
+def _resolve_rules(
+    config: ConfigClient, site: str, references: Iterable[str], aggregator_id: str | None = None
+) -> list[_RuleSweep]:
     """One entry per distinct rule id. ``cr-`` ids are used as they are; names and
-    managed-rule identifiers are looked up with one listing of the account's rules (only
-    when some are not cached yet), matching names exactly."""
+    managed-rule identifiers are looked up with one listing of the account's rules (with
+    ``aggregator_id``, of the account group's: ListAggregateConfigRules), only when some
+    are not cached yet, matching names exactly."""
+    group = aggregator_id or ""
     resolved: dict[str, tuple[str, ...]] = {}
     unresolved: list[str] = []
     with _rule_ids_lock:
         for reference in dict.fromkeys(references):
             if reference.startswith("cr-"):
                 resolved[reference] = (reference,)
-            elif (site, reference) in _rule_ids:
-                resolved[reference] = _rule_ids[(site, reference)]
+            elif (site, group, reference) in _rule_ids:
+                resolved[reference] = _rule_ids[(site, group, reference)]
             else:
                 unresolved.append(reference)
     failures: dict[str, str] = {}
     if unresolved:
         try:
-            every_rule = list(config.rules())
+            every_rule = list(config.rules(aggregator_id))
         except ConfigApiError as exc:
             every_rule = []
             failures = {ref: f"looking the rule up failed: {exc}" for ref in unresolved}
-        _remember_identifiers(site, every_rule)
+        _remember_identifiers(site, group, every_rule)
+        where = f" in the account group {group}" if group else ""
         for reference in unresolved:
             ids = _matching(every_rule, reference)
             if ids:
                 resolved[reference] = ids
                 with _rule_ids_lock:
-                    _rule_ids[(site, reference)] = ids
+                    _rule_ids[(site, group, reference)] = ids
             elif reference not in failures:
                 failures[reference] = (
                     f"no Config rule is named {reference[:_MAX_REFERENCE_CHARS]!r} or built on"
-                    " a managed rule of that identifier"
+                    f" a managed rule of that identifier{where}"
                 )
     entries: list[_RuleSweep] = []
     taken: set[str] = set()
@@ -338,32 +433,6 @@ def _resolve_rules(config: ConfigClient, site: str, references: Iterable[str]) -
             if rule_id not in taken:
                 taken.add(rule_id)
                 entries.append(_RuleSweep(reference, rule_id))
-    return entries
-
-
-def _aggregate_rules(settings: Settings) -> list[_RuleSweep]:
-    """With configAggregatorId: the account group's rules, by their ``cr-`` ids, each bound
-    to its managed rule (``cr-...=oss-bucket-...``). A group's rule is not among the
-    account's own rules, so neither its name nor the managed rule it is built on can be
-    looked up the way _resolve_rules does: without the binding every bucket would get the
-    ACL fix, whatever the rule checks. An entry that lacks either is reported, not skipped."""
-    entries: list[_RuleSweep] = []
-    for reference in dict.fromkeys(settings.rule_references):
-        shown = reference[:_MAX_REFERENCE_CHARS]
-        if not reference.startswith("cr-"):
-            error = (
-                f"with {CONFIG_AGGREGATOR_ID}, name the account group's rule by its"
-                f" cr- id in {RULE_REFERENCES}, not {shown!r}"
-            )
-        elif settings.remedy_for_reference((reference,)) is None:
-            error = (
-                f"with {CONFIG_AGGREGATOR_ID}, say which managed rule {shown} is built on:"
-                f" {shown}=oss-bucket-public-read-prohibited (or another) in {RULE_REFERENCES}"
-            )
-        else:
-            entries.append(_RuleSweep(reference, reference))
-            continue
-        entries.append(_RuleSweep(reference, error=error))
     return entries
 
 

@@ -103,28 +103,22 @@ class _Caller:
 
 
 def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: TextIO) -> int:
-    if plan.rule_name and plan.aggregator_id:
-        raise BackfillError("with --aggregator-id, name the rule with --rule-id")
     plan = dataclasses.replace(plan, settings=with_member_role(plan))
     config = ConfigClient(credentials, plan.site, endpoint=plan.config_endpoint)
-    rule_id = plan.rule_id or config.rule_id_by_name(str(plan.rule_name))
-    if plan.aggregator_id and plan.settings.remedy_for_reference((rule_id,)) is None:
-        # As for the sweep: an account group's rule is not among the caller's own, so what it
-        # checks cannot be looked up, and guessing the ACL fix could make a bucket that
-        # serves reads on purpose private, or leave an anonymous policy in place.
-        raise BackfillError(
-            f"with --aggregator-id, say which managed rule {rule_id} is built on:"
-            f" --env prepareRuleName={rule_id}=oss-bucket-public-read-prohibited (or another)"
-        )
+    # An account group's rule is looked up in the group (ListAggregateConfigRules), as the
+    # account's own rules are in the account.
+    rule_id = plan.rule_id or config.rule_id_by_name(str(plan.rule_name), plan.aggregator_id)
     caller = _Caller(credentials)
 
     def buckets() -> Iterator[NonComplianceEvent]:
-        # Each with its rule's managed-rule identifier, which picks the fix, as the sweep does.
+        # Each with its rule's managed-rule identifier, which picks the fix, as the sweep does
+        # (an account group's rule through GetAggregateConfigRule, unless its entry says).
+        # The listing yields each bucket once, and ends with ConfigPaginationError (exit 1)
+        # when Config's pages stop moving on.
         for event in config.non_compliant_buckets(
             rule_id, regions=plan.regions, aggregator_id=plan.aggregator_id
         ):
-            # An account group's rule is not among the caller's own rules: no lookup.
-            yield event if plan.aggregator_id else with_rule_identifier(config, plan.site, event)
+            yield with_rule_identifier(config, plan.site, event, plan.settings, plan.aggregator_id)
 
     reasons: collections.Counter[str] = collections.Counter()
 

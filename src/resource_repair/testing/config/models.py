@@ -123,6 +123,12 @@ class ConfigBackend:
         self.max_delivery_channels = 5
         self.on_rule_created: Callable[[FakeRule], None] | None = None
         """Called with each rule CreateConfigRule makes: a first evaluation (fake_cloud)."""
+        self.looping_pages = 0
+        """Listing requests with a NextToken that answer the first page again (a server
+        that does not move on), before the fake pages normally again."""
+        self.looping_tokens = "same"
+        """``same``: those pages carry the token they were asked with (a repeated token);
+        ``fresh``: a new token each time, over the same results (nothing new)."""
 
     # -- setting the scene -------------------------------------------------------------
 
@@ -270,6 +276,9 @@ class ConfigBackend:
             raise ConfigServiceError(400, "ConfigRuleNotExists", "The ConfigRule does not exist.")
         size = _int(params, "MaxResults", 10, 1, 100)
         start = _offset(params.get("NextToken", ""))
+        looping = self._looping(params.get("NextToken", ""))
+        if looping is not None:
+            start = 0
         regions = set(filter(None, params.get("Regions", "").split(",")))
         types = set(filter(None, params.get("ResourceTypes", "").split(",")))
         compliance = params.get("ComplianceType")
@@ -295,7 +304,9 @@ class ConfigBackend:
             "MaxResults": size,
             "EvaluationResultList": [_render(e, rule) for e in chunk],
         }
-        if more:
+        if looping is not None:
+            page["NextToken"] = looping
+        elif more:
             page["NextToken"] = base64.b64encode(str(start + size).encode()).decode()
         elif self.last_page_token == "empty":
             page["NextToken"] = ""
@@ -308,6 +319,17 @@ class ConfigBackend:
         with self.lock:
             self.evaluations_started.append(rule_id)
         return {"Result": True}
+
+    def _looping(self, token: str) -> str | None:
+        """The token a looping page carries, or None when this page is an ordinary one."""
+        with self.lock:
+            if not token or self.looping_pages <= 0:
+                return None
+            self.looping_pages -= 1
+            if self.looping_tokens == "same":
+                return token
+            nonce = uuid.uuid4().hex[:8]
+            return base64.b64encode(f"{_offset(token)}.{nonce}".encode()).decode()
 
 
 def _render(evaluation: FakeEvaluation, rule: FakeRule) -> dict[str, Any]:
@@ -353,6 +375,7 @@ def _offset(token: str) -> int:
     if not token:
         return 0
     try:
-        return int(base64.b64decode(token, validate=True))
+        # "offset", or "offset.nonce" for a looping page's fresh token.
+        return int(base64.b64decode(token, validate=True).split(b".")[0])
     except ValueError:
         raise ConfigServiceError(400, "InvalidNextToken", "The NextToken is invalid.") from None

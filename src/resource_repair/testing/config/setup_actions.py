@@ -153,14 +153,21 @@ def _render_rule(rule: FakeRule) -> dict[str, Any]:
 
 
 def _list_aggregate_rules(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
+    """Paged and filtered by name as ListConfigRules is: the sweep and backfill look an
+    account group's rules up with it."""
     aggregator_id = _aggregator(params)
+    page = max(1, int(params.get("PageNumber") or 1))
+    size = min(100, max(1, int(params.get("PageSize") or 10)))
+    name = params.get("ConfigRuleName") or params.get("Keyword") or ""
     with backend.lock:
-        rules = [r for r in backend.rules.values() if r.aggregator_id == aggregator_id]
+        rules = [
+            r for r in backend.rules.values() if r.aggregator_id == aggregator_id and name in r.name
+        ]
     return {
         "ConfigRules": {
-            "ConfigRuleList": [_render_rule(r) for r in rules],
-            "PageNumber": 1,
-            "PageSize": len(rules),
+            "ConfigRuleList": [_render_rule(r) for r in rules[(page - 1) * size : page * size]],
+            "PageNumber": page,
+            "PageSize": size,
             "TotalCount": len(rules),
         }
     }

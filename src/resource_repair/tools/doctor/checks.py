@@ -4,6 +4,7 @@ Config rules, the topics, Config's delivery to the topic; then, in deployed.py, 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ from resource_repair.notify import (
     NotifySettings,
     mns_endpoint,
 )
-from resource_repair.settings import RULE_REFERENCES, Settings
+from resource_repair.settings import CONFIG_AGGREGATOR_ID, RULE_REFERENCES, Settings
 from resource_repair.tools.caller import caller_identity
 from resource_repair.tools.doctor.answers import as_int, as_list, as_mapping
 from resource_repair.tools.doctor.delivery import (
@@ -35,6 +36,7 @@ from resource_repair.tools.doctor.findings import (
     short_text,
 )
 from resource_repair.tools.doctor.plan import Plan, event_topic
+from resource_repair.tools.doctor.sweep_time import sweep_time_findings
 from resource_repair.tools.doctor.transports import CONFIG_VERSION, RpcClient, get_topic_attributes
 
 # Config reports a rule that is switched on as ACTIVE, or EVALUATING while it runs.
@@ -67,6 +69,7 @@ class Doctor(DeployedChecks):
         steps: list[tuple[str, Callable[[], Iterator[Finding]]]] = [
             ("account", lambda: iter([self.check_account()])),
             ("settings", lambda: iter([self.check_settings()])),
+            ("sweep-time", lambda: sweep_time_findings(self.plan)),
             ("rule", self.check_rules),
             ("topic", self.check_topics),
             ("delivery", lambda: iter([self.check_delivery()])),
@@ -145,20 +148,48 @@ class Doctor(DeployedChecks):
                 f"set vars.ruleName in {self.plan.template_path} to the rule's name or cr- id.",
             )
             return
+        group = self._aggregator()
         try:
             rules = self._all_rules()
         except CheckError as exc:
+            whose = f" of account group {group}" if group else ""
+            action = "ListAggregateConfigRules" if group else "ListConfigRules"
             for reference in references:
                 yield Finding(
                     FAIL,
                     "rule",
-                    f"{reference_label(reference)}: cannot list Config rules on the"
+                    f"{reference_label(reference)}: cannot list Config rules{whose} on the"
                     f" {self.plan.site} site: {exc}.",
-                    access_fix(exc, "config:ListConfigRules", "--site"),
+                    access_fix(exc, f"config:{action}", "--site"),
                 )
             return
         for reference in references:
-            yield self._rule_finding(reference, rules)
+            finding = self._rule_finding(reference, rules)
+            if group and finding.status == OK and reference.startswith("cr-"):
+                finding = self._aggregate_rule_finding(group, reference, finding)
+            yield finding
+
+    def _aggregator(self) -> str | None:
+        """configAggregatorId: the rules are the account group's, read with its calls."""
+        return self.template.environment.get(CONFIG_AGGREGATOR_ID, "").strip() or None
+
+    def _aggregate_rule_finding(self, group: str, rule_id: str, listed: Finding) -> Finding:
+        """The second read the sweep makes of a group's rule (GetAggregateConfigRule: the
+        managed rule it is built on, which picks the fix)."""
+        try:
+            answer = self._config.call(
+                "GetAggregateConfigRule", {"AggregatorId": group, "ConfigRuleId": rule_id}
+            )
+        except CheckError as exc:
+            return Finding(
+                FAIL,
+                "rule",
+                f"{rule_id}: cannot read the rule of account group {group}: {exc}.",
+                access_fix(exc, "config:GetAggregateConfigRule", "--site"),
+            )
+        source = as_mapping(as_mapping(answer.get("ConfigRule")).get("Source"))
+        identifier = str(source.get("Identifier") or "no managed rule")
+        return dataclasses.replace(listed, text=f"{listed.text}, built on {identifier}")
 
     def _rule_finding(self, reference: str, rules: Sequence[Mapping[str, Any]]) -> Finding:
         label = reference_label(reference)
@@ -204,9 +235,12 @@ class Doctor(DeployedChecks):
     def _all_rules(self) -> list[dict[str, Any]]:
         if self._rules is None:
             found: list[dict[str, Any]] = []
+            group = self._aggregator()
+            action = "ListAggregateConfigRules" if group else "ListConfigRules"
+            scope = {"AggregatorId": group} if group else {}
             for page in range(1, _MAX_PAGES + 1):
                 answer = self._config.call(
-                    "ListConfigRules", {"PageNumber": page, "PageSize": _PAGE_SIZE}
+                    action, {**scope, "PageNumber": page, "PageSize": _PAGE_SIZE}
                 )
                 listing = as_mapping(answer.get("ConfigRules"))
                 items = [i for i in as_list(listing.get("ConfigRuleList")) if isinstance(i, dict)]

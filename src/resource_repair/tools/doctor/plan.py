@@ -30,6 +30,10 @@ class CompanionFunction:
 
     name: str
     triggers: tuple[str, ...]
+    handler: str = ""
+    timeout: int = 60
+    """The fc component's default when the template sets none."""
+    environment: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,9 +130,19 @@ def _companions(path: str, template: FunctionTemplate) -> tuple[CompanionFunctio
                 for t in as_list(props.get("triggers"))
                 if isinstance(t, dict) and t.get("name")
             )
-            found.append(CompanionFunction(name, triggers))
+            function = as_mapping(props.get("function"))
+            environment = as_mapping(function.get("environmentVariables"))
+            found.append(
+                CompanionFunction(
+                    name,
+                    triggers,
+                    handler=str(function.get("handler") or ""),
+                    timeout=int(function.get("timeout", 60)),
+                    environment=tuple((str(k), str(v)) for k, v in environment.items()),
+                )
+            )
         return tuple(found)
-    except (OSError, ValueError, AttributeError, yaml.YAMLError):
+    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError):
         return ()  # load_template read it already; the event function's checks still run
 
 

@@ -23,14 +23,18 @@ def required_actions(environment: Mapping[str, str]) -> tuple[str, ...]:
     """The actions the deployed code calls with its role, as the code declares them: the
     OSS calls of the remediations these settings use, the sweep's Config reads, and
     publishing when a notification topic is set."""
-    from resource_repair.config_api import SWEEP_PERMISSIONS
+    from resource_repair.config_api import AGGREGATE_SWEEP_PERMISSIONS, SWEEP_PERMISSIONS
     from resource_repair.remediators.registry import required_actions as oss_actions
+    from resource_repair.settings import CONFIG_AGGREGATOR_ID
 
     try:
         oss = sorted(oss_actions(Settings.from_env(environment)))
     except ConfigurationError:  # the settings check reports it; ask for the default fix's
         oss = list(AclRemediator.PERMISSIONS)
     actions = [*oss, *SWEEP_PERMISSIONS]
+    if environment.get(CONFIG_AGGREGATOR_ID, "").strip():
+        # The account group's results, and its rules looked up as the account's own are.
+        actions += AGGREGATE_SWEEP_PERMISSIONS
     if any(environment.get(v, "").strip() for v in (FAILURE_TOPIC, REMEDIATION_TOPIC)):
         actions.append(_PUBLISH_ACTION)
     return tuple(dict.fromkeys(actions))
