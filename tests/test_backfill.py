@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from resource_repair import config_api
 from resource_repair.cli import main
 from resource_repair.testing import DEFAULT_ACCOUNT_ID, OssBackend, fc_environment, mock_oss
 from resource_repair.testing.config import ConfigBackend, FakeRule, mock_config_api
@@ -386,3 +387,82 @@ def test_a_rule_with_nothing_to_do_is_not_a_failure(
     code, summary, err = backfill(capsys, "--rule-id", rule.rule_id)
     assert (code, summary) == (0, {"total": 0})
     assert "reasons" not in err
+
+
+# -- pagination cannot loop; the site follows the region (issue 16 §2, §3) -------------------
+
+
+@pytest.mark.parametrize("tokens", ["same", "fresh"])
+def test_a_listing_that_does_not_move_on_ends_the_backfill_with_exit_1(
+    capsys: pytest.CaptureFixture[str],
+    config: ConfigBackend,
+    oss: OssBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    tokens: str,
+) -> None:
+    """Before: the backfill asked for the same page again for as long as Config answered
+    with it (forever, against a server that always does); here the fake stops after 5."""
+    monkeypatch.setattr(config_api, "PAGE_SIZE", 10)
+    rule = config.add_rule(RULE_NAME)
+    public_buckets(config, oss, rule, 25)
+    config.looping_pages = 5
+    config.looping_tokens = tokens
+    code = run("--rule-id", rule.rule_id)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "backfill failed" in err
+    assert ("NextToken" in err) if tokens == "same" else ("no new result" in err)
+    assert config.operations().count("ListConfigRuleEvaluationResults") <= 4
+
+
+def test_a_bucket_listed_on_two_pages_is_examined_once(
+    capsys: pytest.CaptureFixture[str],
+    config: ConfigBackend,
+    oss: OssBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # One page comes twice under a new token (results that moved while being paged).
+    monkeypatch.setattr(config_api, "PAGE_SIZE", 10)
+    rule = config.add_rule(RULE_NAME)
+    names = public_buckets(config, oss, rule, 25)
+    config.looping_pages = 1
+    config.looping_tokens = "fresh"
+    report = tmp_path / "report.jsonl"
+    code, summary, _ = backfill(capsys, "--rule-id", rule.rule_id, "--report", str(report))
+    assert (code, summary) == (0, {"dry_run": 25, "total": 25})
+    examined = [json.loads(line)["bucket"] for line in report.read_text().splitlines()]
+    assert sorted(examined) == sorted(names)
+
+
+@pytest.mark.parametrize(
+    ("region", "site", "host"),
+    [
+        ("cn-hangzhou", [], "config.cn-shanghai.aliyuncs.com"),
+        ("eu-central-1", [], "config.ap-southeast-1.aliyuncs.com"),
+        ("cn-hangzhou", ["--site", "international"], "config.ap-southeast-1.aliyuncs.com"),
+        (
+            "cn-hangzhou",
+            ["--env", "configSite=international"],
+            "config.ap-southeast-1.aliyuncs.com",
+        ),
+    ],
+)
+def test_the_config_site_follows_the_templates_region_as_the_sweeps_does(
+    capsys: pytest.CaptureFixture[str],
+    config: ConfigBackend,
+    tmp_path: Path,
+    region: str,
+    site: list[str],
+    host: str,
+) -> None:
+    text = Path(TEMPLATE).read_text(encoding="utf-8")
+    template = tmp_path / "template.yml"
+    template.write_text(text.replace("  region: ap-southeast-1", f"  region: {region}", 1))
+    rule = config.add_rule(RULE_NAME)
+    code = main(
+        ["backfill", "-t", str(template), "--account-id", DEFAULT_ACCOUNT_ID, "--rule-id"]
+        + [rule.rule_id, *site]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert {call.host for call in config.calls} == {host}

@@ -593,3 +593,107 @@ def test_every_option_has_help_and_the_defaults_show() -> None:
         assert option in text
     assert "template.yml" in text
     assert "--mns-endpoint" not in text  # fakes only: not offered to users
+
+
+# -- the sweep's time and an account group's rules (issues 16 §3, 17 §3) ----------------------
+
+
+def template_text_with(tmp_path: Path, replacements: dict[str, str], **variables: str) -> str:
+    """template_with, plus literal replacements in the text (settings that are no vars)."""
+    path = Path(template_with(tmp_path, **variables))
+    text = path.read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_settings_under_which_no_bucket_fits_the_sweeps_timeout_fail(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    template = template_text_with(
+        tmp_path,
+        {
+            'ossRequestTimeout: "5"': 'ossRequestTimeout: "20"',
+            'ossMaxAttempts: "3"': 'ossMaxAttempts: "4"',
+        },
+        blockPublicAccess='"true"',
+        exemptTag="public-on-purpose",
+    )
+    code, lines, _ = run_doctor(cloud, "-t", template, "--skip-deployed")
+    assert code == 1
+    line = line_of(lines, "sweep-time")
+    assert line.startswith("FAIL ")
+    for text in ("752 s", "588 s", "ossRequestTimeout=20", "ossMaxAttempts=4", "timeout"):
+        assert text in line
+    assert status(lines, "settings") == "ok"  # each setting is within its range
+
+
+def test_the_default_settings_fit_the_sweeps_timeout(cloud: Cloud) -> None:
+    code, lines, _ = run_doctor(cloud, "--skip-deployed")
+    assert code == 0, lines
+    line = line_of(lines, "sweep-time")
+    assert line.startswith("ok ")
+    assert "84 s" in line
+    assert "588 s" in line
+
+
+AGGREGATOR = "ca-a4e6626a7a8c0046"
+GROUP_RULE = "cr-5a0e0066a7d3001b8b7f"
+
+
+def group_template(tmp_path: Path, rule: str) -> str:
+    return template_with(
+        tmp_path,
+        ruleName=rule,
+        configAggregatorId=AGGREGATOR,
+        memberRoleName="resource-repair-member",
+        memberAccounts='"*"',
+    )
+
+
+@pytest.mark.parametrize("reference", [GROUP_RULE, "group-public-read"])
+def test_an_account_groups_rule_is_checked_with_the_aggregate_reads(
+    cloud: Cloud, tmp_path: Path, reference: str
+) -> None:
+    cloud.config.add_rule("group-public-read", GROUP_RULE, aggregator_id=AGGREGATOR)
+    code, lines, _ = run_doctor(cloud, "-t", group_template(tmp_path, reference), "--skip-deployed")
+    assert code == 0, lines
+    line = line_of(lines, "rule")
+    assert GROUP_RULE in line
+    expected = ["ListAggregateConfigRules"]
+    if reference.startswith("cr-"):
+        expected.append("GetAggregateConfigRule")
+        assert "built on oss-bucket-public-read-prohibited" in line
+    assert [op for op in cloud.config.operations() if "Rule" in op] == expected
+    assert all(
+        c.params.get("AggregatorId") == AGGREGATOR
+        for c in cloud.config.calls
+        if "Aggregate" in c.action
+    )
+
+
+def test_an_account_groups_rule_that_cannot_be_read_fails_naming_the_permission(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    cloud.config.add_rule("group-public-read", GROUP_RULE, aggregator_id=AGGREGATOR)
+    cloud.config.fail_next(action="GetAggregateConfigRule", status=403, code="NoPermission")
+    code, lines, _ = run_doctor(
+        cloud, "-t", group_template(tmp_path, GROUP_RULE), "--skip-deployed"
+    )
+    assert code == 1
+    line = line_of(lines, "rule")
+    assert line.startswith("FAIL ")
+    assert "config:GetAggregateConfigRule" in line
+
+
+def test_a_role_without_the_aggregate_reads_fails_naming_them(cloud: Cloud, tmp_path: Path) -> None:
+    """The role deployed from the default template lacks the [configAggregatorId] grants."""
+    cloud.config.add_rule("group-public-read", GROUP_RULE, aggregator_id=AGGREGATOR)
+    code, lines, _ = run_doctor(cloud, "-t", group_template(tmp_path, GROUP_RULE))
+    assert code == 1
+    line = line_of(lines, "role")
+    assert line.startswith("FAIL ")
+    for action in ("config:ListAggregateConfigRules", "config:GetAggregateConfigRule"):
+        assert action in line

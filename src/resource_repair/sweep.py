@@ -240,8 +240,13 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
                 config, site, rules, settings, context, env, deadline, fc_request_id, kept
             )
             complete = all(r.complete for r in rules)
+            # Incomplete is a failure to report: what it did not reach stays public for now.
             result = _summary(
-                None if complete else _unreached(rules), counts, rules, complete=complete
+                None if complete else _unreached(rules),
+                counts,
+                rules,
+                complete=complete,
+                failed=not complete,
             )
         except Exception as exc:  # a defect of ours: a failed summary, never a crash FC replays
             logger.exception("unexpected error in the sweep")
