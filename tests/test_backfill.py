@@ -460,9 +460,7 @@ def test_the_config_site_follows_the_templates_region_as_the_sweeps_does(
     template = tmp_path / "template.yml"
     template.write_text(text.replace("  region: ap-southeast-1", f"  region: {region}", 1))
     rule = config.add_rule(RULE_NAME)
-    code = main(
-        ["backfill", "-t", str(template), "--account-id", DEFAULT_ACCOUNT_ID, "--rule-id"]
-        + [rule.rule_id, *site]
-    )
+    argv = ["-t", str(template), "--account-id", DEFAULT_ACCOUNT_ID, "--rule-id", rule.rule_id]
+    code = main(["backfill", *argv, *site])
     assert code == 0, capsys.readouterr().err
     assert {call.host for call in config.calls} == {host}

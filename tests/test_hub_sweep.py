@@ -122,7 +122,7 @@ def test_an_account_groups_rule_is_looked_up_by_name_id_or_managed_rule(
     """Issue 17 §3: a group's rule named without `=identifier` is looked up in the group,
     and gets the fix of the managed rule it is built on (here the write rule's: a
     public-read-write bucket keeps its reads)."""
-    config, oss, sts = group
+    config, oss, _ = group
     rule = config.add_rule("group-public-write", GROUP_RULE, aggregator_id=AGGREGATOR)
     rule.source_identifier = "oss-bucket-public-write-prohibited"
     config.add_rule("group-public-write", "cr-0therrule0000000001")  # the hub's own: not it
