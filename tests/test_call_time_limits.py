@@ -68,6 +68,8 @@ SLACK = 1.0
 Respond = Callable[[str, str, Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
 Serve = Callable[..., HostileHttpServer]
 
+SWEEP_REQUEST = b'{"sweep": "run"}'  # what a sweep run by hand is sent
+
 
 def answering(document: object, status: int = 200) -> Respond:
     """A responder that answers every request with ``document`` as JSON."""
@@ -168,6 +170,10 @@ def hub_env(function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.fixture
 def sweep_env(function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("prepareRuleName", RULE_ID)  # an id: the listing is the first request
+    # Single 0.5 s attempts: one bucket fits the short sweeps below (else none could start,
+    # and the sweep would refuse to).
+    monkeypatch.setenv("ossRequestTimeout", "0.5")
+    monkeypatch.setenv("ossMaxAttempts", "1")
 
 
 # -- Config: the sweep's listing ---------------------------------------------------------
@@ -178,7 +184,7 @@ def test_a_trickling_config_answer_ends_the_sweep_in_time_with_its_summary(
 ) -> None:
     # A 16 s sweep keeps 12 s for its notifications and its return: 4 s to work in.
     serve(CONFIG_HOST, EMPTY_PAGE, [TRICKLE])
-    output, took = timed(lambda: index.sweep(b"{}", fc_context("python3.10", timeout=16)))
+    output, took = timed(lambda: index.sweep(SWEEP_REQUEST, fc_context("python3.10", timeout=16)))
     assert took < 4.0 + SLACK
     assert isinstance(output, str)
     result = json.loads(output)
@@ -194,7 +200,7 @@ def test_a_deeply_nested_config_answer_fails_the_rule_with_a_reason(
 ) -> None:
     nested = b"[" * 100_000 + b"]" * 100_000
     serve(CONFIG_HOST, lambda *_: (200, {"Content-Type": "application/json"}, nested), [])
-    result = json.loads(index.sweep(b"{}", fc_context("python3.10", timeout=60)))
+    result = json.loads(index.sweep(SWEEP_REQUEST, fc_context("python3.10", timeout=60)))
     [rule] = result["rules"]
     assert result["status"] == "fail"
     assert "internal error" not in json.dumps(result)
