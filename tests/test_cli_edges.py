@@ -544,7 +544,7 @@ def test_every_option_has_help_text() -> None:
 @pytest.mark.parametrize(
     ("command", "shown"),
     [
-        ("backfill", ["(default: 25)", "(default: 8)", "(default: international)"]),
+        ("backfill", ["(default: 25)", "(default: 8)", "(default: the template's configSite"]),
         ("backfill", ["(default: template.yml)"]),
         ("remote-invoke", ["(default: template.yml)"]),
         ("invoke", ["(default: python3.10)", "(default: template.yml if there is one here"]),
