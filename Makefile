@@ -9,7 +9,7 @@ PY310 ?= $(call find_python,3.10)
 PY312 ?= $(call find_python,3.12)
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: demo test test-deep bench lint types pytest-310 pytest-312 clean
+.PHONY: demo test test-deep bench mutate lint types pytest-310 pytest-312 clean
 
 .venv-%/.installed: requirements.txt requirements-fc.txt pyproject.toml
 	@test -n "$(PY$(subst .,,$*))" || { echo "Python $* not found"; exit 2; }
@@ -23,8 +23,8 @@ demo: .venv-3.10/.installed
 	.venv-3.10/bin/resource-repair invoke -f tests/events/noncompliance-oss-stream.txt --env dryRun=false
 
 lint: .venv-3.10/.installed
-	.venv-3.10/bin/ruff check src tests benchmarks
-	.venv-3.10/bin/ruff format --check src tests benchmarks
+	.venv-3.10/bin/ruff check src tests benchmarks mutation
+	.venv-3.10/bin/ruff format --check src tests benchmarks mutation
 
 types: .venv-3.10/.installed
 	.venv-3.10/bin/mypy
@@ -44,6 +44,11 @@ bench: .venv-3.10/.installed
 	.venv-3.10/bin/python benchmarks/burst.py
 	.venv-3.10/bin/python benchmarks/backfill.py
 	.venv-3.10/bin/python benchmarks/flood.py
+
+# Plant realistic one-line bugs in the safety code (mutation/mutants.py) and print which the
+# tests notice, with the kill rate per module. Slow (minutes); not part of `make test`.
+mutate: .venv-3.10/.installed
+	.venv-3.10/bin/python -m mutation
 
 # The property suite with many more examples than CI runs.
 test-deep: .venv-3.10/.installed
