@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from resource_repair import member_access
+from resource_repair.audit import audit_record
 from resource_repair.cli import main
 from resource_repair.credentials import Credentials
+from resource_repair.report import Outcome, Report
 from resource_repair.testing import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CREDENTIALS,
@@ -154,13 +156,26 @@ def test_restore_puts_a_members_bucket_back_through_its_role(
 
     out = io.StringIO()
     member_only = [c for c in changes if c.account]
-    assert restore.restore(member_only, credentials, apply=True, out=out) == 1
+    # The record names the account, the role is given: still not reached, since only
+    # --member-accounts lets restore write in another account.
+    assert (
+        restore.restore(member_only, credentials, apply=True, out=out, member_role=MEMBER_ROLE) == 1
+    )
+    assert "--member-accounts does not list" in out.getvalue()
+    assert oss.acl_of("a-bucket-0") == "private"
+    out = io.StringIO()
+    listed = frozenset({MEMBER_A})
+    assert (
+        restore.restore(member_only, credentials, apply=True, out=out, member_accounts=listed) == 1
+    )
     assert "pass --member-role" in out.getvalue()
     assert oss.acl_of("a-bucket-0") == "private"  # not reached without the role
 
     before = len(sts.assumed)
     out = io.StringIO()
-    code = restore.restore(changes, credentials, apply=True, out=out, member_role=MEMBER_ROLE)
+    code = restore.restore(
+        changes, credentials, apply=True, out=out, member_role=MEMBER_ROLE, member_accounts=listed
+    )
     assert code == 0, out.getvalue()
     assert oss.acl_of("a-bucket-0") == "public-read"
     assert oss.acl_of("hub-bucket-0") == "public-read"
@@ -177,20 +192,20 @@ def test_restore_reports_a_refused_role_and_writes_nothing(
 ) -> None:
     _, oss, sts = clouds
     oss.create_bucket("a-bucket-0", REGION, "private", owner_id=MEMBER_A)
-    line = {
-        "audit": "resource_repair",
-        "outcome": "remediated",
-        "bucket": "a-bucket-0",
-        "region": REGION,
-        "acl_before": "public-read",
-        "acl_after": "private",
-        "reason": "changed public-read to private",
-        "owner_account": MEMBER_A,
-        "assumed_role": f"acs:ram::{MEMBER_A}:role/{MEMBER_ROLE}",
-        "session_key_id": "STS.x",
-    }
+    fixed = Report(
+        Outcome.REMEDIATED,
+        "changed public-read to private",
+        bucket="a-bucket-0",
+        region=REGION,
+        acl_before="public-read",
+        acl_after="private",
+        bucket_created=oss.buckets["a-bucket-0"].creation_date,
+        owner_account=MEMBER_A,
+        assumed_role=f"acs:ram::{MEMBER_A}:role/{MEMBER_ROLE}",
+        session_key_id="STS.x",
+    )
     path = tmp_path / "audit.jsonl"
-    path.write_text(json.dumps(line) + "\n")
+    path.write_text(json.dumps(audit_record(fixed, None, form="backfill")) + "\n")
     sts.roles.clear()
     credentials = Credentials(
         DEFAULT_CREDENTIALS.access_key_id,
@@ -199,6 +214,14 @@ def test_restore_reports_a_refused_role_and_writes_nothing(
     )
     out = io.StringIO()
     changes = restore.read_changes(path)
-    assert restore.restore(changes, credentials, apply=True, out=out, member_role=MEMBER_ROLE) == 1
+    code = restore.restore(
+        changes,
+        credentials,
+        apply=True,
+        out=out,
+        member_role=MEMBER_ROLE,
+        member_accounts=frozenset({MEMBER_A}),
+    )
+    assert code == 1
     assert "EntityNotExist.Role" in out.getvalue()
     assert oss.calls == []

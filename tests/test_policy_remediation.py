@@ -70,7 +70,14 @@ def test_anonymous_statements_are_removed_and_the_rest_kept(
     left = json.loads(fake_oss.policy_of(BUCKET) or "")
     assert left == {"Version": "1", "Statement": [PARTNER_WRITES, NOBODY_DELETES, OFFICE_READS]}
     assert json.loads(result["policy_after"]) == left
-    assert fake_oss.operations() == ["GetBucketPolicy", "PutBucketPolicy", "GetBucketPolicy"]
+    # GetBucketInfo: the creation date recorded for restore, read once a write follows.
+    assert fake_oss.operations() == [
+        "GetBucketPolicy",
+        "GetBucketInfo",
+        "PutBucketPolicy",
+        "GetBucketPolicy",
+    ]
+    assert result["bucket_created"] == fake_oss.buckets[BUCKET].creation_date
     assert fake_oss.acl_of(BUCKET) == "private"  # the ACL is not this rule's business
 
 
@@ -84,7 +91,12 @@ def test_a_policy_of_only_anonymous_statements_is_deleted(
     assert "deleted the bucket policy" in result["reason"]
     assert fake_oss.policy_of(BUCKET) is None
     assert (result["policy_before"], result["policy_deleted"]) == (before, True)
-    assert fake_oss.operations() == ["GetBucketPolicy", "DeleteBucketPolicy", "GetBucketPolicy"]
+    assert fake_oss.operations() == [
+        "GetBucketPolicy",
+        "GetBucketInfo",
+        "DeleteBucketPolicy",
+        "GetBucketPolicy",
+    ]
 
 
 @pytest.mark.parametrize(

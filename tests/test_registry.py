@@ -91,7 +91,12 @@ def test_the_write_rule_goes_straight_to_private_only_with_the_read_rule_configu
         ({}, {"oss:GetBucketInfo", "oss:PutBucketAcl"}),
         (
             {"prepareRuleName": POLICY_RULE},
-            {"oss:GetBucketPolicy", "oss:PutBucketPolicy", "oss:DeleteBucketPolicy"},
+            {
+                "oss:GetBucketInfo",
+                "oss:GetBucketPolicy",
+                "oss:PutBucketPolicy",
+                "oss:DeleteBucketPolicy",
+            },
         ),
         (
             {"exemptTag": "keep=public", "blockPublicAccess": "true"},

@@ -18,6 +18,7 @@ from resource_repair.audit import log_received, write_audit
 from resource_repair.delivery import decode_delivery
 from resource_repair.errors import ConfigurationError, InvalidEventError, TransientOssError
 from resource_repair.invocation import context_text, function_region, function_timeout
+from resource_repair.logtext import untrusted
 from resource_repair.message import IgnoredMessage, NonComplianceEvent, classify_message
 from resource_repair.notify import Notified, notify_outcome
 from resource_repair.redaction import protect_logs
@@ -121,4 +122,5 @@ def _result(report: Report, notified: Notified) -> str:
 
 def _log(report: Report) -> None:
     level = logging.WARNING if report.status == "fail" else logging.INFO
-    logger.log(level, "%s: %s", report.outcome.value, report.reason)
+    # The reason carries message text (a rule name, a bucket): escaped, see logtext.
+    logger.log(level, "%s: %s", report.outcome.value, untrusted(report.reason))

@@ -36,6 +36,7 @@ from resource_repair.errors import (
     TransientError,
 )
 from resource_repair.invocation import context_text, function_region
+from resource_repair.logtext import untrusted
 from resource_repair.redaction import protect_logs
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline, RetryPolicy
@@ -454,7 +455,7 @@ class Notifier:
                 budget,
             )
         except NotificationError as exc:
-            logger.warning("%s not sent: %s", what, exc)
+            logger.warning("%s not sent: %s", what, untrusted(exc))
             return False
         logger.info("%s published, message id %s", what, message_id)
         return True
@@ -583,7 +584,7 @@ def notify_outcome(
     try:
         settings = NotifySettings.from_env(environ)
     except ConfigurationError as exc:
-        logger.warning("notification not sent: %s", exc)
+        logger.warning("notification not sent: %s", untrusted(exc))
         return Notified.UNDELIVERED if report.status == "fail" else Notified.NONE
     notifier = Notifier(
         settings,

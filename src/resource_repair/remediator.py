@@ -166,7 +166,8 @@ class AclRemediator:
                 request_ids=(*request_ids, *_known(exc.request_id)),
             )
         except PermanentOssError as exc:
-            return _refused(report, exc, request_ids, after_write=True)
+            # Accepted, so recorded as made: restore can undo it if it took.
+            return _refused(report.replace(acl_after=target), exc, request_ids, after_write=True)
         return self._verdict(
             report.replace(acl_after=after.acl, request_ids=tuple(request_ids)),
             before,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from resource_repair.errors import TransientError
+from resource_repair.logtext import untrusted
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +82,11 @@ class RetryPolicy:
                     raise
                 wait = self.delay(attempt, throttled=exc.throttled)
                 if deadline.remaining() < wait + self.request_timeout:
-                    logger.warning("%s; no time left for another attempt", exc)
+                    logger.warning("%s; no time left for another attempt", untrusted(exc))
                     raise
                 logger.warning(
                     "%s (attempt %d of %d); retrying in %.2fs",
-                    exc,
+                    untrusted(exc),
                     attempt,
                     self.max_attempts,
                     wait,

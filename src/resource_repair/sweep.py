@@ -42,6 +42,7 @@ from resource_repair.config_api import (
 from resource_repair.credentials import resolve_credentials
 from resource_repair.errors import ConfigurationError, InvalidEventError, TransientError
 from resource_repair.invocation import context_text, function_region, function_timeout
+from resource_repair.logtext import untrusted
 from resource_repair.member_access import worst_case_seconds
 from resource_repair.message import NonComplianceEvent
 from resource_repair.notify import Notified, Notifier, NotifySettings
@@ -358,7 +359,9 @@ def _sweep_rules(
                 rule.error = str(exc)
                 if "ConfigRuleNotExists" in rule.error:
                     clear_rule_cache()  # deleted or re-created: resolve again next time
-                logger.warning("listing rule %s failed: %s", rule.rule_id, exc)
+                logger.warning(
+                    "listing rule %s failed: %s", untrusted(rule.rule_id), untrusted(exc)
+                )
 
     def work(item: tuple[_RuleSweep, NonComplianceEvent]) -> Report | None:
         event = item[1]
@@ -492,7 +495,7 @@ def remediate_one(
             rule=event.rule_label,
         )
     except Exception as exc:  # a defect of ours: one bucket's, not the whole run's
-        logger.exception("unexpected error on bucket %s", event.bucket[:80])
+        logger.exception("unexpected error on bucket %s", untrusted(event.bucket[:80]))
         return Report(
             Outcome.FAILED,
             f"internal error: {type(exc).__name__}",

@@ -18,6 +18,7 @@ import datetime
 from typing import Protocol
 
 from resource_repair.errors import BucketNotFoundError, PermanentOssError, TransientOssError
+from resource_repair.remediator import BucketState
 from resource_repair.remediators.exemption import exempt_by_tag
 from resource_repair.remediators.policy_analysis import PolicyError, analyse, same_meaning
 from resource_repair.remediators.registry import POLICY_RULE
@@ -27,6 +28,8 @@ from resource_repair.retry import Deadline, RetryPolicy
 
 class PolicyApi(Protocol):
     """What the policy remediator needs from OSS; oss_client.BucketClient in production."""
+
+    def get_state(self) -> BucketState: ...
 
     def get_policy(self) -> tuple[str | None, str]: ...
 
@@ -39,7 +42,12 @@ class PolicyApi(Protocol):
 
 class PolicyRemediator:
     # The OSS actions this remediator calls (registry.ACTIONS says the same).
-    PERMISSIONS = ("oss:GetBucketPolicy", "oss:PutBucketPolicy", "oss:DeleteBucketPolicy")
+    PERMISSIONS = (
+        "oss:GetBucketInfo",
+        "oss:GetBucketPolicy",
+        "oss:PutBucketPolicy",
+        "oss:DeleteBucketPolicy",
+    )
 
     def __init__(
         self,
@@ -103,6 +111,12 @@ class PolicyRemediator:
             return _stop(report, ids, Outcome.FAILED, verdict.unfixable)
         if self._dry_run:
             return _stop(report, ids, Outcome.DRY_RUN, f"dry run: would {change}")
+        try:
+            report = self._record_creation_date(report, ids)
+        except BucketNotFoundError as exc:
+            return _not_found(report, ids, exc, "bucket was gone when its creation date was read")
+        except PermanentOssError as exc:
+            return _refused(report, exc, ids, note="its creation date is unknown, so not written")
         remaining = verdict.remaining
         try:
             if remaining is None:
@@ -145,6 +159,15 @@ class PolicyRemediator:
                 " someone changed it meanwhile; look at it",
             )
         return _stop(report, ids, Outcome.REMEDIATED, _past(change))
+
+    def _record_creation_date(self, report: Report, ids: list[str]) -> Report:
+        """``report`` with the bucket's creation date (GetBucketInfo), read only once a
+        write follows: restore puts no policy back on a bucket of this name created since
+        (another bucket, perhaps someone's private one)."""
+        state = self._retry.call(self._client.get_state, self._deadline)
+        if state.request_id:
+            ids.append(state.request_id)
+        return report.replace(bucket_created=state.creation_date or None)
 
     def _read(self, ids: list[str]) -> str | None:
         text, request_id = self._retry.call(self._client.get_policy, self._deadline)

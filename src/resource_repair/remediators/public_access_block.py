@@ -43,6 +43,7 @@ def block_public_access(
         return enabled
 
     before: bool | None = None
+    written = False
     try:
         before = read()
         if before:
@@ -53,6 +54,7 @@ def block_public_access(
                 request_ids=tuple(ids),
             )
         ids.append(policy.call(lambda: client.put_public_access_block(True), deadline))
+        written = True
         after = read()
     except OssCallError as exc:
         http = f" (HTTP {exc.status})" if exc.status else ""
@@ -61,6 +63,9 @@ def block_public_access(
             reason=f"{fixed.reason}, but Block Public Access was not switched on:"
             f" {exc.operation} failed: {exc.code}{http} {exc.message}",
             public_access_block_before=before,
+            # Accepted but not read back: recorded as switched on, so that restore can
+            # switch it off again (it checks that it is on first).
+            public_access_block_after=True if written else None,
             request_ids=(*ids, *((exc.request_id,) if exc.request_id else ())),
         )
     if not after:

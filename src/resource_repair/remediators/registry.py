@@ -44,7 +44,12 @@ KNOWN_IDENTIFIERS = tuple(REMEDIES)
 ACTIONS: dict[Remedy, tuple[str, ...]] = {
     Remedy.ACL_PRIVATE: ("oss:GetBucketInfo", "oss:PutBucketAcl"),
     Remedy.ACL_NO_WRITE: ("oss:GetBucketInfo", "oss:PutBucketAcl"),
-    Remedy.POLICY: ("oss:GetBucketPolicy", "oss:PutBucketPolicy", "oss:DeleteBucketPolicy"),
+    Remedy.POLICY: (
+        "oss:GetBucketInfo",
+        "oss:GetBucketPolicy",
+        "oss:PutBucketPolicy",
+        "oss:DeleteBucketPolicy",
+    ),
 }
 EXEMPT_TAG_ACTIONS = ("oss:GetBucketTagging",)
 BLOCK_PUBLIC_ACCESS_ACTIONS = (

@@ -1,10 +1,16 @@
 """``resource-repair restore``: put back what the function changed on buckets, from its
-audit lines (a ``backfill --report`` file, or lines exported from the function's logs).
+audit records (a ``backfill --report`` file, or the function's logs: audit_lines says which
+forms are read; every other line is passed over and counted).
 
 For each bucket the latest change of each kind is undone: the ACL, the bucket policy,
-Block Public Access. A bucket is refused, and left alone, when its current state is no
-longer what the remediation left: someone changed it since, and restoring the older state
-would overwrite their change. Dry run by default; ``--apply`` writes, then reads back.
+Block Public Access (the latest by the record's UTC ``time``; earlier ones are named). A
+bucket is refused, and left alone, when its current state is no longer what the
+remediation left (someone changed it since, and restoring the older state would overwrite
+their change), when its creation date is not the recorded one (another bucket of the same
+name), and when the record has no creation date or time (written before they were
+recorded). Restore acts in the caller's own account, and in a member account only when
+``--member-accounts`` lists it: a record never chooses where to write. Dry run by default;
+``--apply`` writes, then reads back.
 
 Block Public Access is switched off first: while it is on, OSS refuses a public ACL or a
 policy that allows anyone, which is exactly what may have to be put back.
@@ -15,9 +21,9 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import json
+import datetime
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -32,12 +38,13 @@ from resource_repair.remediator import BucketState
 from resource_repair.remediators.policy_analysis import same_meaning
 from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.settings import Settings
+from resource_repair.tools.audit_lines import read_audit_lines
 from resource_repair.validation import check_bucket_name, check_region_id
 
 _PER_BUCKET_SECONDS = 60.0
 _REQUEST_TIMEOUT = 10.0
 _ACLS = frozenset({"private", "public-read", "public-read-write"})
-_AUDIT = "resource_repair"
+_ACCOUNT_ID = re.compile(r"[0-9]{16}")
 
 
 class RestoreError(Exception):
@@ -71,7 +78,11 @@ class Changes:
     """The member account the bucket belongs to, when a hub remediated it through an
     assumed role (the audit line says so); None: the caller's own account."""
     created: str | None = None
-    """The bucket's CreationDate when it was remediated (``bucket_created``), if recorded."""
+    """The bucket's CreationDate when it was remediated (``bucket_created``)."""
+    earlier: list[str] = dataclasses.field(default_factory=list)
+    """The earlier fixes of a kind put back from a later one: named, not put back."""
+    refusal: str | None = None
+    """Why the records cannot be put back at all (no request is made)."""
 
     def actions(self) -> tuple[str, ...]:
         """The OSS actions restoring these changes calls: the member session asks for
@@ -129,6 +140,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="reach member accounts' buckets (audit lines of a hub) by assuming this role",
     )
+    parser.add_argument(
+        "--member-accounts",
+        metavar="IDS",
+        help="the member account ids (comma-separated) restore may write in; any other"
+        " account's bucket is refused",
+    )
     parser.add_argument("--profile", help="an `aliyun` CLI profile (default: ALIBABA_CLOUD_*)")
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)  # a local fake OSS
 
@@ -141,8 +158,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     try:
         endpoint = loopback_url(args.endpoint, "--endpoint")
-        buckets = read_changes(args.report, set(args.bucket))
         member_role = _member_role(args.member_role)
+        member_accounts = _member_accounts(args.member_accounts, member_role)
+        buckets, passed_over = read_report(args.report, set(args.bucket))
         credentials = tool_credentials(args.profile)
     except (RestoreError, NoCredentialsError, EndpointOptionError) as exc:
         print(f"resource-repair restore: {exc}", file=err)
@@ -154,7 +172,27 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out=out,
         endpoint=endpoint,
         member_role=member_role,
+        member_accounts=member_accounts,
+        passed_over=passed_over,
     )
+
+
+def _member_accounts(value: str | None, member_role: str | None) -> frozenset[str]:
+    """The ids of ``--member-accounts``. Ids only: unlike the function's memberAccounts,
+    ``*`` is refused, since restore may open buckets and must be told exactly where."""
+    if value is None:
+        return frozenset()
+    if member_role is None:
+        raise RestoreError("--member-accounts needs --member-role (the role to reach them by)")
+    accounts = [item.strip() for item in value.split(",")]
+    for account in accounts:
+        if account == "*":
+            raise RestoreError("--member-accounts: '*' is refused here; list the account ids")
+        if not _ACCOUNT_ID.fullmatch(account):
+            raise RestoreError(
+                f"--member-accounts entry {account[:40]!r} is not an account id (16 digits)"
+            )
+    return frozenset(accounts)
 
 
 def _member_role(value: str | None) -> str | None:
@@ -177,17 +215,28 @@ def restore(
     out: TextIO,
     endpoint: str | None = None,
     member_role: str | None = None,
+    member_accounts: frozenset[str] = frozenset(),
+    passed_over: int = 0,
 ) -> int:
-    """``member_role``: a bucket whose audit line names a member account is reached
-    through that account's role, as the hub function reached it."""
+    """``member_role``: a bucket whose audit line names a member account listed in
+    ``member_accounts`` is reached through that account's role, as the hub function
+    reached it; any other member account's bucket is refused."""
     from resource_repair.oss_client import BucketClient, oss_endpoint
 
+    if passed_over:
+        print(
+            f"passed over {passed_over} line(s) that are not an audit record in a form restore"
+            " reads (README, Restore)",
+            file=out,
+        )
     counts: collections.Counter[str] = collections.Counter()
     for changes in buckets:
         deadline = Deadline(_PER_BUCKET_SECONDS)
-        reached = _credentials_for(changes, credentials, member_role, deadline)
-        if isinstance(reached, str):
-            outcome, reason = Outcome.FAILED, reached
+        reached = _credentials_for(changes, credentials, member_role, member_accounts, deadline)
+        if changes.refusal is not None:
+            outcome, reason = Outcome.REFUSED, changes.refusal
+        elif isinstance(reached, tuple):
+            outcome, reason = reached
         else:
             client = BucketClient(
                 reached,
@@ -199,6 +248,8 @@ def restore(
             outcome, reason = restore_bucket(client, changes, apply=apply, deadline=deadline)
         counts[outcome] += 1
         print(f"{changes.bucket} ({changes.region}): {outcome}: {reason}", file=out)
+        for earlier in changes.earlier:
+            print(f"  {earlier}", file=out)
     print(f"{'outcome':<20}{'buckets':>8}", file=out)
     for outcome in Outcome.ORDER:
         if counts[outcome]:
@@ -208,16 +259,28 @@ def restore(
 
 
 def _credentials_for(
-    changes: Changes, credentials: Credentials, member_role: str | None, deadline: Deadline
-) -> Credentials | str:
-    """The caller's credentials, or a member session for a member's bucket; a str: why
-    the bucket cannot be reached (no request made to it)."""
-    if changes.account is None:
+    changes: Changes,
+    credentials: Credentials,
+    member_role: str | None,
+    member_accounts: frozenset[str],
+    deadline: Deadline,
+) -> Credentials | tuple[str, str]:
+    """The caller's credentials, or a member session for a member's bucket; a tuple: the
+    outcome and why the bucket cannot be reached (no request made to it)."""
+    if changes.account is None or changes.refusal is not None:
         return credentials
+    if changes.account not in member_accounts:
+        # The record names the account; only the operator's list lets restore write there.
+        return (
+            Outcome.REFUSED,
+            f"the record says the bucket is in account {changes.account}, which"
+            " --member-accounts does not list; nothing written",
+        )
     if member_role is None:
         return (
+            Outcome.FAILED,
             f"the bucket belongs to member account {changes.account}: pass --member-role"
-            " to reach it through that account's role; nothing written"
+            " to reach it through that account's role; nothing written",
         )
     from resource_repair.errors import TransientError
     from resource_repair.member_access import SESSIONS, MemberAccessError, sts_policy
@@ -233,7 +296,7 @@ def _credentials_for(
             policy=sts_policy(3),
         )
     except (MemberAccessError, TransientError) as exc:
-        return f"{exc}; nothing written"
+        return Outcome.FAILED, f"{exc}; nothing written"
     return session.credentials
 
 
@@ -247,7 +310,7 @@ def restore_bucket(
     try:
         # GetBucketInfo first, always: PutBucketAcl would create a missing bucket.
         state = retry.call(client.get_state, deadline)
-        if changes.created and state.creation_date and state.creation_date != changes.created:
+        if state.creation_date != changes.created:
             return (
                 Outcome.REFUSED,
                 f"a bucket of this name was created since the remediation ({changes.created},"
@@ -335,84 +398,165 @@ def _check_restored(
 
 
 def read_changes(path: Path, only: set[str] | None = None) -> list[Changes]:
-    """Every bucket the audit lines of ``path`` record a change to, in first-seen order."""
+    """Every bucket the audit records of ``path`` record a change to, in first-seen order."""
+    return read_report(path, only)[0]
+
+
+def read_report(path: Path, only: set[str] | None = None) -> tuple[list[Changes], int]:
+    """(the buckets, as read_changes, how many lines were passed over)."""
     try:
         handle = path.open(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise RestoreError(f"cannot read {path}: {exc.strerror}") from None
-    buckets: dict[tuple[str, str], Changes] = {}
-    seen = 0
     with handle:
-        for record in _records(handle):
-            seen += 1
-            _take(record, buckets, only)
-    if not seen:
-        raise RestoreError(f"{path} holds no resource_repair audit line")
-    return list(buckets.values())
+        found = read_audit_lines(handle)
+    if not found.records:
+        raise RestoreError(
+            f"{path} holds no resource_repair audit record in a form restore reads"
+            f" ({found.passed_over} line(s) passed over)"
+        )
+    fixes: dict[tuple[str, str], list[_Fix]] = {}
+    for index, record in enumerate(found.records):
+        where = _where(record)
+        if where is None or (only and where[0] not in only):
+            continue
+        bucket_fixes = fixes.setdefault(where, [])
+        fix = _fix(record, index)
+        if fix is not None:
+            bucket_fixes.append(fix)
+    buckets = [_changes(bucket, region, of) for (bucket, region), of in fixes.items()]
+    return buckets, found.passed_over
 
 
-_REMEDIATED = "remediated"
+# A fix that failed half-way still records what it changed (the ACL set, then Block
+# Public Access refused; a policy written, not read back): those are put back too. Any
+# other outcome changed nothing, or not this bucket (bucket_replaced).
+_CHANGING = frozenset({"remediated", "failed"})
+_NO_DATE = (
+    "was recorded without the bucket's creation date or the record's time (written before"
+    " restore required them), so it is never put back: restore it by hand"
+)
 
 
-def _records(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """The audit records among ``lines``: JSON objects alone on a line, or after a log
-    line's prefix (time, request id, level)."""
-    decoder = json.JSONDecoder()
-    for line in lines:
-        start = line.find("{")
-        while start != -1:
-            try:
-                record, _ = decoder.raw_decode(line, start)
-            except ValueError:
-                start = line.find("{", start + 1)
-                continue
-            if isinstance(record, dict) and record.get("audit") == _AUDIT:
-                yield record
-            break
+@dataclasses.dataclass(frozen=True)
+class _Fix:
+    """One audit record that changed the bucket."""
+
+    index: int
+    time: datetime.datetime | None
+    when: str
+    created: str | None
+    account: str | None
+    acl: tuple[str, str] | None
+    policy: tuple[str, str | None] | None
+    public_access_block: bool
+
+    @property
+    def dated(self) -> bool:
+        return self.time is not None and self.created is not None
 
 
-def _take(
-    record: dict[str, Any], buckets: dict[tuple[str, str], Changes], only: set[str] | None
-) -> None:
-    bucket, region = record.get("bucket"), record.get("region")
-    if not isinstance(bucket, str) or not isinstance(region, str):
-        return
+def _where(record: dict[str, Any]) -> tuple[str, str] | None:
+    bucket, region = record["bucket"], record["region"]
+    if bucket is None or region is None:
+        return None
     try:
         check_bucket_name(bucket)
         check_region_id(region)
     except InvalidEventError:
-        return  # never a request to a host a crafted line names
-    if only and bucket not in only:
-        return
-    changes = buckets.setdefault((bucket, region), Changes(bucket, region))
-    if record.get("outcome") != _REMEDIATED:
-        # Only a change this function made and confirmed is put back: a `bucket_replaced`
-        # line describes a bucket that is not the one that was changed.
-        return
-    created = record.get("bucket_created")
-    if isinstance(created, str) and created:
-        changes.created = created
-    account = _member_account(record)
-    if account is not None:
-        changes.account = account
-    acl_before, acl_after = record.get("acl_before"), record.get("acl_after")
+        return None  # never a request to a host a crafted line names
+    return bucket, region
+
+
+def _fix(record: dict[str, Any], index: int) -> _Fix | None:
+    if record["outcome"] not in _CHANGING:
+        return None
+    acl: tuple[str, str] | None = None
+    acl_before, acl_after = record["acl_before"], record["acl_after"]
     if acl_before in _ACLS and acl_after in _ACLS and acl_before != acl_after:
-        changes.acl = (acl_before, acl_after)
+        acl = (acl_before, acl_after)
+    policy: tuple[str, str | None] | None = None
     policy_before = record.get("policy_before")
-    if isinstance(policy_before, str):
+    if policy_before is not None:
         if record.get("policy_deleted") is True:
-            changes.policy = (policy_before, None)
+            policy = (policy_before, None)
         else:
             after = record.get("policy_after")
-            if isinstance(after, str) and not same_meaning(after, policy_before):
-                changes.policy = (policy_before, after)
-    if record.get("public_access_block_before") is False and (
-        record.get("public_access_block_after") is True
-    ):
-        changes.public_access_block = True
+            if after is not None and not same_meaning(after, policy_before):
+                policy = (policy_before, after)
+    public_access_block = (
+        record.get("public_access_block_before") is False
+        and record.get("public_access_block_after") is True
+    )
+    if acl is None and policy is None and not public_access_block:
+        return None
+    when = record.get("time") or ""
+    return _Fix(
+        index=index,
+        time=_parse_time(when),
+        when=when or "an unknown time",
+        created=record.get("bucket_created") or None,
+        account=_member_account(record),
+        acl=acl,
+        policy=policy,
+        public_access_block=public_access_block,
+    )
+
+
+def _parse_time(text: str) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return None
+
+
+def _changes(bucket: str, region: str, fixes: list[_Fix]) -> Changes:
+    """What to put back on one bucket: for each kind of setting, the state before the
+    latest fix that changed it."""
+    changes = Changes(bucket, region)
+    chosen: list[_Fix] = []
+    kinds = (
+        ("ACL", lambda fix: fix.acl is not None),
+        ("bucket policy", lambda fix: fix.policy is not None),
+        ("Block Public Access", lambda fix: fix.public_access_block),
+    )
+    for kind, changed in kinds:
+        touching = [fix for fix in fixes if changed(fix)]
+        if not touching:
+            continue
+        dated = [fix for fix in touching if fix.dated]
+        if not dated:
+            changes.refusal = f"the change to its {kind} at {touching[-1].when} {_NO_DATE}"
+            return changes
+        latest = max(dated, key=lambda fix: (fix.time, fix.index))
+        chosen.append(latest)
+        changes.earlier += [
+            f"earlier {kind} fix at {fix.when}: not put back (the fix at {latest.when} is)"
+            for fix in touching
+            if fix is not latest
+        ]
+        if kind == "ACL":
+            changes.acl = latest.acl
+        elif kind == "bucket policy":
+            changes.policy = latest.policy
+        else:
+            changes.public_access_block = True
+    created = {fix.created for fix in chosen}
+    accounts = {fix.account for fix in chosen}
+    if len(created) > 1:
+        changes.refusal = (
+            "its latest fixes were made to different buckets of this name (created"
+            f" {', '.join(sorted(str(c) for c in created))}): not touched"
+        )
+    elif len(accounts) > 1:
+        changes.refusal = "its latest fixes name different accounts: not touched"
+    elif chosen:
+        changes.created = created.pop()
+        changes.account = accounts.pop()
+    return changes
 
 
 def _member_account(record: dict[str, Any]) -> str | None:
     """The member account an audit line says the bucket belongs to (hub mode), or None."""
     owner = record.get("owner_account")
-    return owner if isinstance(owner, str) and re.fullmatch(r"[0-9]{16}", owner) else None
+    return owner if isinstance(owner, str) and _ACCOUNT_ID.fullmatch(owner) else None
