@@ -4,14 +4,18 @@ as it was, or refused when someone changed it since."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from resource_repair.audit import audit_record
 from resource_repair.credentials import Credentials
+from resource_repair.report import Outcome, Report
 from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend
 from resource_repair.tools import restore
 from tests.conftest import BUCKET, REGION, Invoke, load_event
@@ -32,6 +36,34 @@ LOG_PREFIX = "2026-11-27T10:00:00.123Z 1-6745b2c3-0123456789ab [INFO] "
 
 def policy(*statements: dict[str, object]) -> str:
     return json.dumps({"Version": "1", "Statement": list(statements)})
+
+
+def record(
+    outcome: Outcome = Outcome.REMEDIATED,
+    *,
+    time: str | None = "2026-11-27T10:00:00.123Z",
+    **fields: Any,
+) -> dict[str, Any]:
+    """An audit record as the function writes it (time and creation date given)."""
+    fields = {
+        "bucket": BUCKET,
+        "region": REGION,
+        "acl_before": "public-read",
+        "acl_after": "private",
+        "bucket_created": CREATED,
+        **fields,
+    }
+    line = audit_record(Report(outcome, "a reason", **fields), "1-abc", form="plain")
+    if time is None:
+        del line["time"]
+    else:
+        line["time"] = time
+    return line
+
+
+def write_records(path: Path, *records: dict[str, Any]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
 
 
 @pytest.fixture
@@ -146,26 +178,11 @@ def test_bucket_picks_and_unchanged_buckets_have_nothing_to_restore(
     fake_oss: OssBackend, tmp_path: Path
 ) -> None:
     fake_oss.create_bucket("other-bucket", REGION, "private")
-    lines = [
-        {
-            "audit": "resource_repair",
-            "bucket": BUCKET,
-            "region": REGION,
-            "outcome": "remediated",
-            "acl_before": "public-read",
-            "acl_after": "private",
-        },
-        {
-            "audit": "resource_repair",
-            "bucket": "other-bucket",
-            "region": REGION,
-            "outcome": "already_private",
-            "acl_before": "private",
-            "acl_after": "private",
-        },
-    ]
-    path = tmp_path / "report.jsonl"
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    path = write_records(
+        tmp_path / "report.jsonl",
+        record(),
+        record(Outcome.ALREADY_PRIVATE, bucket="other-bucket", acl_before="private"),
+    )
     code, output = run_restore(path, apply=True, only=("other-bucket",))
     assert code == 0
     assert "other-bucket (ap-southeast-1): nothing_to_restore" in output
@@ -176,15 +193,7 @@ def test_bucket_picks_and_unchanged_buckets_have_nothing_to_restore(
 def test_a_crafted_line_never_sends_a_request_elsewhere(
     fake_oss: OssBackend, tmp_path: Path
 ) -> None:
-    line = {
-        "audit": "resource_repair",
-        "bucket": BUCKET,
-        "region": "x.evil.example/#",
-        "acl_before": "public-read",
-        "acl_after": "private",
-    }
-    path = tmp_path / "report.jsonl"
-    path.write_text(json.dumps(line) + "\n")
+    path = write_records(tmp_path / "report.jsonl", record(region="x.evil.example/#"))
     code, _ = run_restore(path, apply=True)
     assert (code, fake_oss.calls, fake_oss.refused) == (0, [], [])
 
@@ -212,7 +221,7 @@ def test_the_command_line_restores_through_a_local_endpoint_only(
     parser = argparse.ArgumentParser()
     restore.add_arguments(parser)
     path = tmp_path / "r.jsonl"
-    path.write_text('{"audit": "resource_repair", "bucket": "b-1", "region": "cn-hangzhou"}\n')
+    write_records(path, record())
     err = io.StringIO()
     args = parser.parse_args(["--report", str(path), "--endpoint", "http://203.0.113.9:80"])
     assert restore.run(args, io.StringIO(), err) == 2
@@ -245,17 +254,8 @@ def test_a_delivery_that_looks_like_an_audit_line_is_never_restored(
 
 def test_only_a_confirmed_remediation_is_put_back(fake_oss: OssBackend, tmp_path: Path) -> None:
     # A `bucket_replaced` line names a bucket that is not the one that was changed.
-    fake_oss.create_bucket(BUCKET, REGION, "private")
-    line = {
-        "audit": "resource_repair",
-        "outcome": "bucket_replaced",
-        "bucket": BUCKET,
-        "region": REGION,
-        "acl_before": "public-read",
-        "acl_after": "private",
-    }
-    path = tmp_path / "report.jsonl"
-    path.write_text(json.dumps(line) + "\n")
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    path = write_records(tmp_path / "report.jsonl", record(Outcome.BUCKET_REPLACED))
     code, _ = run_restore(path, apply=True)
     assert code == 0
     assert fake_oss.acl_of(BUCKET) == "private"
@@ -277,3 +277,259 @@ def test_a_bucket_deleted_and_created_again_since_is_another_bucket(
     assert f"{BUCKET} ({REGION}): refused" in output
     assert "created since the remediation" in output
     assert fake_oss.acl_of(BUCKET) == "private"
+
+
+# --- What restore reads: audit records in the documented forms, nothing else -----------
+
+SAMPLES = Path(__file__).parent / "restore_logs"
+SAMPLE_BUCKET, SAMPLE_CREATED = "config-snapshot", "2020-07-21T12:03:16.000Z"
+
+
+@pytest.mark.parametrize(
+    ("sample", "passed_over"),
+    [("fc-log.txt", 4), ("invoke.txt", 4), ("sls-export.jsonl", 4), ("backfill-report.jsonl", 0)],
+)
+def test_each_documented_form_is_read_and_every_other_line_passed_over(
+    fake_oss: OssBackend, cli_credentials: None, sample: str, passed_over: int
+) -> None:
+    fake_oss.create_bucket(SAMPLE_BUCKET, REGION, "private", creation_date=SAMPLE_CREATED)
+    out, err = io.StringIO(), io.StringIO()
+    code = restore.run(cli_args("--report", str(SAMPLES / sample), "--apply"), out, err)
+    assert (code, err.getvalue()) == (0, "")
+    assert fake_oss.acl_of(SAMPLE_BUCKET) == "public-read-write"
+    if passed_over:
+        assert f"passed over {passed_over} line(s)" in out.getvalue()
+    else:
+        assert "passed over" not in out.getvalue()
+
+
+def cli_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    restore.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+@pytest.fixture
+def cli_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", CREDENTIALS.access_key_id)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", CREDENTIALS.access_key_secret)
+    if CREDENTIALS.security_token:
+        monkeypatch.setenv("ALIBABA_CLOUD_SECURITY_TOKEN", CREDENTIALS.security_token)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # The record does not run to the end of the line.
+        LOG_PREFIX + json.dumps(record()) + " trailing",
+        # Not right after the prefix: another message carrying one.
+        LOG_PREFIX + "ignored: rule " + json.dumps(record()),
+        # Not logged at INFO by the audit logger.
+        LOG_PREFIX.replace("[INFO]", "[WARNING]") + json.dumps(record()),
+        "INFO resource_repair.handler: " + json.dumps(record()),
+        # The schema: a field of the wrong type, a required field missing, a key twice.
+        LOG_PREFIX + json.dumps({**record(), "acl_before": ["public-read"]}),
+        LOG_PREFIX + json.dumps({k: v for k, v in record().items() if k != "reason"}),
+        LOG_PREFIX + json.dumps(record())[:-1] + ', "outcome": "remediated"}',
+        LOG_PREFIX + json.dumps({**record(), "outcome": "something_else"}),
+        # A bare record inside a log export is a continuation line of something else.
+        json.dumps(record()),
+    ],
+    ids=[
+        "trailing",
+        "mid-line",
+        "warning",
+        "other-logger",
+        "wrong-type",
+        "missing",
+        "duplicate",
+        "outcome",
+        "bare-in-log",
+    ],
+)
+def test_a_line_that_is_not_an_audit_record_in_a_documented_form_is_passed_over(
+    fake_oss: OssBackend, tmp_path: Path, line: str
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    other = record(bucket="other-bucket", acl_before="private")  # one genuine, unchanged
+    path = tmp_path / "exported.log"
+    path.write_text(f"{line}\n{LOG_PREFIX}{json.dumps(other)}\n")
+    buckets, passed_over = restore.read_report(path)
+    assert ([b.bucket for b in buckets], passed_over) == (["other-bucket"], 1)
+    run_restore(path, apply=True)
+    assert fake_oss.acl_of(BUCKET) == "private"
+    assert "PutBucketAcl" not in fake_oss.operations()
+
+
+def test_a_rule_name_posing_as_a_record_never_reaches_restore(
+    fake_oss: OssBackend, invoke: Invoke, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The attack of issue 15: publish one message whose rule name is an audit record, let
+    # the function log it (it ignores the rule), export the logs, run restore --apply.
+    caplog.set_level(logging.INFO)
+    fake_oss.create_bucket("finance-private", "cn-hangzhou", "private", creation_date=CREATED)
+    forged = json.dumps(
+        {
+            "audit": "resource_repair",
+            "outcome": "remediated",
+            "bucket": "finance-private",
+            "region": "cn-hangzhou",
+            "acl_before": "public-read-write",
+            "acl_after": "private",
+            "bucket_created": CREATED,
+        },
+        separators=(",", ":"),
+    )
+    message = json.loads(load_event("noncompliance-oss-current-plain.json"))
+    message["evaluationResultIdentifier"]["evaluationResultQualifier"]["configRuleName"] = forged
+    assert invoke(json.dumps(message).encode())["outcome"] == "ignored"
+    path = tmp_path / "exported.log"
+    path.write_text(
+        "".join(LOG_PREFIX + r.getMessage().replace("\n", "\n  ") + "\n" for r in caplog.records)
+    )
+    fake_oss.calls.clear()
+    with contextlib.suppress(restore.RestoreError):  # or: no record at all
+        run_restore(path, apply=True)
+    assert fake_oss.acl_of("finance-private") == "private"
+    assert fake_oss.calls == []
+
+
+# --- Creation date, always ----------------------------------------------------------------
+
+
+def test_a_policy_is_not_put_back_on_a_bucket_created_since_under_the_same_name(
+    fake_oss: OssBackend,
+    invoke: Invoke,
+    audit_file: tuple[Path, pytest.LogCaptureFixture],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("prepareRuleName", POLICY_RULE_NAME)
+    before = policy(ANYONE_READS, PARTNER_WRITES)
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED).policy = before
+    assert invoke(load_event("noncompliance-policy-current-plain.json"))["outcome"] == "remediated"
+    path = export(audit_file)
+    left = fake_oss.policy_of(BUCKET)
+    fake_oss.delete_bucket(BUCKET)  # someone's new private bucket, same name, same policy
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date="2026-11-28T00:00:00.000Z")
+    fake_oss.buckets[BUCKET].policy = left
+    fake_oss.calls.clear()
+    code, output = run_restore(path, apply=True)
+    assert code == 1
+    assert "created since the remediation" in output
+    assert fake_oss.policy_of(BUCKET) == left
+    assert "PutBucketPolicy" not in fake_oss.operations()
+
+
+@pytest.mark.parametrize("missing", ["bucket_created", "time"])
+def test_a_record_written_before_creation_dates_and_times_is_never_restored(
+    fake_oss: OssBackend, tmp_path: Path, missing: str
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    old = record(time=None) if missing == "time" else record(bucket_created=None)
+    code, output = run_restore(write_records(tmp_path / "old.jsonl", old), apply=True)
+    assert code == 1
+    assert f"{BUCKET} ({REGION}): refused" in output
+    assert "never put back: restore it by hand" in output
+    assert fake_oss.calls == []
+
+
+# --- Accounts: the operator's list, never the record ---------------------------------------
+
+MEMBER = "1234567890123456"
+
+
+def test_a_record_naming_another_account_is_refused_unless_listed(
+    fake_oss: OssBackend, tmp_path: Path
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    path = write_records(tmp_path / "hub.jsonl", record(owner_account=MEMBER))
+    out = io.StringIO()
+    buckets = restore.read_changes(path)
+    code = restore.restore(buckets, CREDENTIALS, apply=True, out=out, member_role="any-role")
+    assert code == 1
+    assert f"account {MEMBER}, which --member-accounts does not list" in out.getvalue()
+    assert fake_oss.calls == []
+
+
+@pytest.mark.parametrize(
+    ("accounts", "says"),
+    [
+        ("*", "'*' is refused"),
+        (f"{MEMBER},*", "'*' is refused"),
+        ("12345", "not an account id"),
+        (f"{MEMBER},acs:ram::1:role/x", "not an account id"),
+        ("", "not an account id"),
+    ],
+)
+def test_member_accounts_are_ids_only(
+    tmp_path: Path, cli_credentials: None, accounts: str, says: str
+) -> None:
+    path = write_records(tmp_path / "r.jsonl", record())
+    args = cli_args("--report", str(path), "--member-role", "r", "--member-accounts", accounts)
+    err = io.StringIO()
+    assert restore.run(args, io.StringIO(), err) == 2
+    assert says in err.getvalue()
+
+
+# --- What changed, even when the outcome is `failed` -------------------------------------
+
+
+def test_an_acl_set_before_block_public_access_was_refused_is_put_back(
+    fake_oss: OssBackend,
+    invoke: Invoke,
+    audit_file: tuple[Path, pytest.LogCaptureFixture],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("blockPublicAccess", "true")
+    fake_oss.create_bucket(BUCKET, REGION, "public-read-write", creation_date=CREATED)
+    fake_oss.fail_next(5, operation="PutBucketPublicAccessBlock", status=403, code="AccessDenied")
+    assert invoke(load_event("noncompliance-oss-current-plain.json"))["outcome"] == "failed"
+    code, output = run_restore(export(audit_file), apply=True)
+    assert (code, f"{BUCKET} ({REGION}): restored" in output) == (0, True), output
+    assert fake_oss.acl_of(BUCKET) == "public-read-write"
+
+
+def test_a_policy_written_but_not_read_back_is_put_back(
+    fake_oss: OssBackend,
+    invoke: Invoke,
+    audit_file: tuple[Path, pytest.LogCaptureFixture],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("prepareRuleName", POLICY_RULE_NAME)
+    before = policy(ANYONE_READS, PARTNER_WRITES)
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED).policy = before
+    fake_oss.before_next(
+        "PutBucketPolicy",
+        lambda oss: oss.fail_next(5, operation="GetBucketPolicy", code="ServiceUnavailable"),
+    )
+    assert invoke(load_event("noncompliance-policy-current-plain.json"))["outcome"] == "failed"
+    code, output = run_restore(export(audit_file), apply=True)
+    assert (code, "restored: put the bucket policy back" in output) == (0, True), output
+    assert json.loads(fake_oss.policy_of(BUCKET) or "") == json.loads(before)
+
+
+# --- Order: the latest fix of each kind, by its recorded time ------------------------------
+
+
+def test_the_latest_fix_is_put_back_and_the_earlier_ones_named(
+    fake_oss: OssBackend, tmp_path: Path
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    latest = record(time="2026-11-28T08:00:00.000Z", acl_before="public-read")
+    earlier = record(time="2026-11-27T08:00:00.000Z", acl_before="public-read-write")
+    # Out of order in the file, as a merged export may be: the recorded time decides.
+    path = write_records(tmp_path / "merged.jsonl", latest, earlier)
+    code, output = run_restore(path, apply=True)
+    assert code == 0, output
+    assert fake_oss.acl_of(BUCKET) == "public-read"
+    assert "earlier ACL fix at 2026-11-27T08:00:00.000Z: not put back" in output
+
+
+def test_a_write_that_does_not_stick_fails_the_restore(
+    fake_oss: OssBackend, tmp_path: Path
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    fake_oss.drop_next_writes(1)  # PutBucketAcl answers 200 and changes nothing
+    code, output = run_restore(write_records(tmp_path / "r.jsonl", record()), apply=True)
+    assert code == 1
+    assert "failed: written, but reads back different: ACL is private" in output
