@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from resource_repair.logtext import untrusted
 from resource_repair.testing import OssBackend
+from resource_repair.tools.audit_lines import read_audit_lines
 from tests.conftest import Invoke, load_event
 
 _DECODER = json.JSONDecoder()
@@ -92,3 +93,29 @@ def test_untrusted_text_keeps_no_brace_and_reads_back_exactly(text: str) -> None
     shown = untrusted(text)
     assert not {"{", "}", "\n"} & set(shown)
     assert json.loads(shown) == text
+
+
+def test_an_internal_error_carrying_message_text_makes_no_line_of_its_own(
+    fake_oss: OssBackend,
+    invoke: Invoke,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An exception's text may quote the message, newlines and all; in a traceback each of
+    # its lines would stand alone in FC's log, one of them shaped like FC's line of a record.
+    fc_line = "2026-11-27T10:00:00.123Z 1-6745b2c3-0123456789ab [INFO] " + _RECORD
+
+    def defect(message: object) -> object:
+        raise ValueError(f"cannot classify\n{fc_line}")
+
+    monkeypatch.setattr("resource_repair.handler.classify_message", defect)
+    with caplog.at_level(logging.INFO):
+        assert invoke(load_event("noncompliance-oss-current-plain.json"))["outcome"] == "failed"
+    logged = "\n".join(
+        logging.Formatter("%(message)s").format(r)
+        for r in caplog.records
+        if r.name != "resource_repair.audit"
+    )
+    assert "unexpected error" in logged
+    assert read_audit_lines(logged.splitlines()).records == []
+    assert fc_line not in logged.splitlines()

@@ -453,7 +453,7 @@ def test_a_refused_connection_is_tried_again_then_logged_and_returns(
 
     assert len(waits) == 4  # five attempts, the waits between them recorded, not slept
     assert time.monotonic() - start < 2
-    assert "failure notification to topic repair-failures not sent: \"network error" in caplog.text
+    assert 'failure notification to topic repair-failures not sent: "network error' in caplog.text
 
 
 def test_a_silent_server_is_cut_off_before_the_deadline(fake_mns: tuple[MnsBackend, str]) -> None:

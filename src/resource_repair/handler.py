@@ -18,7 +18,7 @@ from resource_repair.audit import log_received, write_audit
 from resource_repair.delivery import decode_delivery
 from resource_repair.errors import ConfigurationError, InvalidEventError, TransientOssError
 from resource_repair.invocation import context_text, function_region, function_timeout
-from resource_repair.logtext import untrusted
+from resource_repair.logtext import untrusted, untrusted_traceback
 from resource_repair.message import IgnoredMessage, NonComplianceEvent, classify_message
 from resource_repair.notify import Notified, notify_outcome
 from resource_repair.redaction import protect_logs
@@ -81,7 +81,7 @@ def handle(event: object, context: object, environ: Mapping[str, str] | None = N
         write_audit(report, fc_request_id, form=form, will_retry=True)
         raise
     except Exception as exc:  # a defect of ours: report it rather than have FC replay it
-        logger.exception("unexpected error")
+        logger.error("unexpected error: %s", untrusted_traceback())
         report = Report(Outcome.FAILED, f"internal error: {type(exc).__name__}")
     _log(report)
     # A handed-back delivery (the raise above) is not published: FC retries it, and once

@@ -42,7 +42,7 @@ from resource_repair.config_api import (
 from resource_repair.credentials import resolve_credentials
 from resource_repair.errors import ConfigurationError, InvalidEventError, TransientError
 from resource_repair.invocation import context_text, function_region, function_timeout
-from resource_repair.logtext import untrusted
+from resource_repair.logtext import untrusted, untrusted_traceback
 from resource_repair.member_access import worst_case_seconds
 from resource_repair.message import NonComplianceEvent
 from resource_repair.notify import Notified, Notifier, NotifySettings
@@ -250,7 +250,7 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
                 failed=not complete,
             )
         except Exception as exc:  # a defect of ours: a failed summary, never a crash FC replays
-            logger.exception("unexpected error in the sweep")
+            logger.error("unexpected error in the sweep: %s", untrusted_traceback())
             result = _summary(
                 f"internal error: {type(exc).__name__}", counts, rules, complete=False, failed=True
             )
@@ -495,7 +495,9 @@ def remediate_one(
             rule=event.rule_label,
         )
     except Exception as exc:  # a defect of ours: one bucket's, not the whole run's
-        logger.exception("unexpected error on bucket %s", untrusted(event.bucket[:80]))
+        logger.error(
+            "unexpected error on bucket %s: %s", untrusted(event.bucket[:80]), untrusted_traceback()
+        )
         return Report(
             Outcome.FAILED,
             f"internal error: {type(exc).__name__}",
