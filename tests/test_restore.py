@@ -453,6 +453,17 @@ def test_a_record_naming_another_account_is_refused_unless_listed(
     assert (sts.assumed, fake_oss.calls) == ([], [])
 
 
+def test_a_record_naming_no_valid_account_is_refused_not_taken_for_the_callers(
+    fake_oss: OssBackend, tmp_path: Path
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    path = write_records(tmp_path / "hub.jsonl", record(owner_account="acs:ram::1:role/x"))
+    code, output = run_restore(path, apply=True)
+    assert code == 1
+    assert "account 'acs:ram::1:role/x', which --member-accounts does not list" in output
+    assert fake_oss.calls == []
+
+
 @pytest.mark.parametrize(
     ("accounts", "says"),
     [

@@ -273,7 +273,7 @@ def _credentials_for(
         # The record names the account; only the operator's list lets restore write there.
         return (
             Outcome.REFUSED,
-            f"the record says the bucket is in account {changes.account}, which"
+            f"the record says the bucket is in account {_shown(changes.account)}, which"
             " --member-accounts does not list; nothing written",
         )
     if member_role is None:
@@ -556,7 +556,13 @@ def _changes(bucket: str, region: str, fixes: list[_Fix]) -> Changes:
     return changes
 
 
+def _shown(account: str) -> str:
+    return account if _ACCOUNT_ID.fullmatch(account) else repr(account[:40])
+
+
 def _member_account(record: dict[str, Any]) -> str | None:
-    """The member account an audit line says the bucket belongs to (hub mode), or None."""
+    """The member account an audit line says the bucket belongs to (hub mode), or None.
+    Kept as written, even when it is no account id: then no --member-accounts entry can
+    match it and the bucket is refused, rather than taken for one of the caller's own."""
     owner = record.get("owner_account")
-    return owner if isinstance(owner, str) and _ACCOUNT_ID.fullmatch(owner) else None
+    return owner if isinstance(owner, str) else None
