@@ -304,6 +304,21 @@ def test_each_documented_form_is_read_and_every_other_line_passed_over(
         assert "passed over" not in out.getvalue()
 
 
+@pytest.mark.parametrize("separator", ["\t", "   "])
+def test_fc_lines_separate_the_record_by_any_whitespace(
+    fake_oss: OssBackend, tmp_path: Path, separator: str
+) -> None:
+    fake_oss.create_bucket(SAMPLE_BUCKET, REGION, "private", creation_date=SAMPLE_CREATED)
+    text = (SAMPLES / "fc-log.txt").read_text().replace("[INFO] ", "[INFO]" + separator)
+    buckets, passed_over = restore.read_report(write_text(tmp_path / "fc.log", text))
+    assert ([b.bucket for b in buckets], passed_over) == ([SAMPLE_BUCKET], 4)
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
 def cli_args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     restore.add_arguments(parser)

@@ -33,7 +33,8 @@ from resource_repair.audit import parse_record
 _FC_LINE = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z?"  # UTC time
     r" [0-9A-Za-z-]{1,64}"  # FC's request id
-    r" \[INFO\] (?P<record>.*)"
+    # FC's Python runtime separates the message by whitespace (its docs show three spaces).
+    r" \[INFO\][ \t]+(?P<record>.*)"
 )
 _INVOKE_LINE = re.compile(r"INFO resource_repair\.audit: (?P<record>.*)")
 SLS_FIELD = "message"
