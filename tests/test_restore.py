@@ -517,6 +517,42 @@ def test_an_acl_set_before_block_public_access_was_refused_is_put_back(
     assert fake_oss.acl_of(BUCKET) == "public-read-write"
 
 
+def test_an_acl_written_but_not_read_back_is_put_back(
+    fake_oss: OssBackend, invoke: Invoke, audit_file: tuple[Path, pytest.LogCaptureFixture]
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "public-read-write", creation_date=CREATED)
+    fake_oss.before_next(
+        "PutBucketAcl",
+        lambda oss: oss.fail_next(1, operation="GetBucketInfo", status=403, code="AccessDenied"),
+    )
+    assert invoke(load_event("noncompliance-oss-current-plain.json"))["outcome"] == "failed"
+    code, output = run_restore(export(audit_file), apply=True)
+    assert code == 0, output
+    assert fake_oss.acl_of(BUCKET) == "public-read-write"
+
+
+def test_block_public_access_switched_on_but_not_read_back_is_switched_off_again(
+    fake_oss: OssBackend,
+    invoke: Invoke,
+    audit_file: tuple[Path, pytest.LogCaptureFixture],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("blockPublicAccess", "true")
+    fake_oss.create_bucket(BUCKET, REGION, "public-read", creation_date=CREATED)
+    fake_oss.before_next(
+        "PutBucketPublicAccessBlock",
+        lambda oss: oss.fail_next(
+            1, operation="GetBucketPublicAccessBlock", status=403, code="AccessDenied"
+        ),
+    )
+    assert invoke(load_event("noncompliance-oss-current-plain.json"))["outcome"] == "failed"
+    assert fake_oss.buckets[BUCKET].block_public_access is True
+    code, output = run_restore(export(audit_file), apply=True)
+    assert code == 0, output
+    bucket = fake_oss.buckets[BUCKET]
+    assert (bucket.acl, bucket.block_public_access) == ("public-read", False)
+
+
 def test_a_policy_written_but_not_read_back_is_put_back(
     fake_oss: OssBackend,
     invoke: Invoke,

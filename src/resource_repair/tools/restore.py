@@ -232,10 +232,12 @@ def restore(
     counts: collections.Counter[str] = collections.Counter()
     for changes in buckets:
         deadline = Deadline(_PER_BUCKET_SECONDS)
-        reached = _credentials_for(changes, credentials, member_role, member_accounts, deadline)
-        if changes.refusal is not None:
-            outcome, reason = Outcome.REFUSED, changes.refusal
-        elif isinstance(reached, tuple):
+        reached = (
+            (Outcome.REFUSED, changes.refusal)
+            if changes.refusal is not None
+            else _credentials_for(changes, credentials, member_role, member_accounts, deadline)
+        )
+        if isinstance(reached, tuple):
             outcome, reason = reached
         else:
             client = BucketClient(
@@ -267,7 +269,7 @@ def _credentials_for(
 ) -> Credentials | tuple[str, str]:
     """The caller's credentials, or a member session for a member's bucket; a tuple: the
     outcome and why the bucket cannot be reached (no request made to it)."""
-    if changes.account is None or changes.refusal is not None:
+    if changes.account is None:
         return credentials
     if changes.account not in member_accounts:
         # The record names the account; only the operator's list lets restore write there.
@@ -490,11 +492,11 @@ def _fix(record: dict[str, Any], index: int) -> _Fix | None:
     )
     if acl is None and policy is None and not public_access_block:
         return None
-    when = record.get("time") or ""
+    time = _parse_time(record.get("time") or "")
     return _Fix(
         index=index,
-        time=_parse_time(when),
-        when=when or "an unknown time",
+        time=time,
+        when=record["time"] if time is not None else "an unknown time",
         created=record.get("bucket_created") or None,
         account=_member_account(record),
         acl=acl,
