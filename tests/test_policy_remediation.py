@@ -318,7 +318,12 @@ def test_every_spelling_of_statement_loses_its_anonymous_statements(
         "Version": "1",
         "Statement": [NOBODY_DELETES, PARTNER_WRITES],
     }
-    assert fake_oss.operations() == ["GetBucketPolicy", "PutBucketPolicy", "GetBucketPolicy"]
+    assert fake_oss.operations() == [
+        "GetBucketPolicy",
+        "GetBucketInfo",
+        "PutBucketPolicy",
+        "GetBucketPolicy",
+    ]
 
 
 # One statement, two readings: an Allow to anyone (the first Effect) and a Deny (the last).
