@@ -106,8 +106,15 @@ def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve]:
     monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
     servers: list[HostileHttpServer] = []
 
-    def start(host: str, respond: Respond, script: list[Behaviour]) -> HostileHttpServer:
+    def start(
+        host: str,
+        respond: Respond,
+        script: list[Behaviour],
+        server_names: list[str | None] | None = None,
+    ) -> HostileHttpServer:
         context, trusted = loopback_tls(tmp_path, names=[host])
+        if server_names is not None:  # the names clients ask for in TLS (SNI)
+            context.sni_callback = lambda _socket, name, _context: server_names.append(name)
         for variable in ("ALIBABA_CLOUD_CA_BUNDLE", "REQUESTS_CA_BUNDLE"):
             monkeypatch.setenv(variable, str(trusted))  # aliyunsdkcore's, requests'
         # FC 3.0's SDK hands requests verify=True, which reads only the default bundle.
@@ -205,6 +212,16 @@ def test_a_deeply_nested_config_answer_fails_the_rule_with_a_reason(
     assert result["status"] == "fail"
     assert "internal error" not in json.dumps(result)
     assert "nested too deeply" in rule["error"]
+
+
+def test_config_is_asked_for_by_name_in_tls_on_every_runtime(serve: Serve, sweep_env: None) -> None:
+    # aliyunsdkcore's vendored urllib3 takes SNI for missing on Python 3.12 (it imports
+    # ssl.wrap_socket, which 3.12 removed), and would ask the endpoint for no name at all.
+    server_names: list[str | None] = []
+    serve(CONFIG_HOST, EMPTY_PAGE, [], server_names)
+    result = json.loads(index.sweep(SWEEP_REQUEST, fc_context("python3.10", timeout=60)))
+    assert result["status"] == "success"
+    assert server_names == [CONFIG_HOST]
 
 
 # -- STS: hub mode's AssumeRole ------------------------------------------------------------

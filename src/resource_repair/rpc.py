@@ -44,7 +44,25 @@ def acs_client(credentials: Credentials, region: str) -> Any:
         connect_timeout=CONNECT_TIMEOUT,
     )
     client._signer = _signer(credentials)  # AcsClient has no public way to be given one
+    _name_hosts_in_tls()
     return client
+
+
+def _name_hosts_in_tls() -> None:
+    """Let the SDK's TLS name the host it connects to (SNI) on every Python.
+
+    aliyunsdkcore's vendored urllib3 decides that SNI exists by importing
+    ``ssl.wrap_socket``, which Python 3.12 removed: on FC's python3.12 runtime it would
+    ask Config and STS for no name at all, and an endpoint serving several names may then
+    present another name's certificate. The standard library has SNI on every supported
+    Python; only the vendored flag is wrong."""
+    import ssl
+
+    try:
+        from aliyunsdkcore.vendored.requests.packages.urllib3.util import ssl_ as vendored_ssl
+    except ImportError:  # an SDK without the vendored copy uses the real urllib3
+        return
+    vendored_ssl.HAS_SNI = ssl.HAS_SNI
 
 
 def _signer(credentials: Credentials) -> Any:
