@@ -200,7 +200,8 @@ def test_unset_rule_matches_nothing_and_warns(
         ("hostile-broken-base64-stream.txt", "neither JSON nor valid base64"),
         ("hostile-invalid-utf8.bin", "not UTF-8"),
         ("hostile-deeply-nested-plain.json", "nested too deeply"),
-        ("hostile-not-an-object-plain.json", "expected an object"),
+        # hostile-not-an-object-plain.json is an array, Config's own form of call:
+        # test_config_remediation_call.py.
         ("hostile-envelope-message-not-string.json", "Message must be a non-empty string"),
     ],
 )
@@ -422,7 +423,8 @@ def test_every_recorded_event_gives_a_well_formed_result(
     fake_oss: OssBackend, invoke: Invoke
 ) -> None:
     fake_oss.create_bucket(BUCKET, REGION, "public-read")
-    for name in event_names(""):
+    # Config's own call (an array) has a result per entry: test_config_remediation_call.py.
+    for name in (n for n in event_names("") if not load_event(n).lstrip().startswith(b"[")):
         result = invoke(load_event(name))
         assert result["status"] in ("success", "fail"), name
         assert RESULT_KEYS <= set(result) <= RESULT_KEYS | OPTIONAL_RESULT_KEYS

@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 import yaml
 
-from resource_repair import notify, settings, sweep
+from resource_repair import config_remediation, notify, settings, sweep
 from resource_repair.config_api import AGGREGATE_SWEEP_PERMISSIONS, SWEEP_PERMISSIONS
 from resource_repair.member_access import HUB_PERMISSIONS
 from resource_repair.remediator import AclRemediator
@@ -131,7 +131,12 @@ def test_template_defaults_parse_as_valid_settings() -> None:
 
 def test_role_grants_exactly_what_the_code_declares() -> None:
     actions = {a for s in role_statements() for a in s["Action"]}
-    assert actions == {*AclRemediator.PERMISSIONS, *SWEEP_PERMISSIONS, "mns:PublishMessage"}
+    assert actions == {
+        *AclRemediator.PERMISSIONS,
+        *SWEEP_PERMISSIONS,
+        *config_remediation.PERMISSIONS,
+        "mns:PublishMessage",
+    }
 
 
 # The documented switches: a block of commented actions under vars.ossActions, marked
@@ -194,8 +199,12 @@ def test_each_documented_combination_grants_exactly_what_its_settings_use(
     oss = {a for s in statements for a in s["Action"] if a.startswith("oss:")}
     assert oss == registry.required_actions(parsed)
     config = {a for s in statements for a in s["Action"] if a.startswith("config:")}
-    aggregate = AGGREGATE_SWEEP_PERMISSIONS if parsed.config_aggregator_id else ()
-    assert config == {*SWEEP_PERMISSIONS, *aggregate}
+    aggregate = (
+        (*AGGREGATE_SWEEP_PERMISSIONS, *config_remediation.AGGREGATE_PERMISSIONS)
+        if parsed.config_aggregator_id
+        else ()
+    )
+    assert config == {*SWEEP_PERMISSIONS, *config_remediation.PERMISSIONS, *aggregate}
     # sts:AssumeRole only in hub mode, and only on the member role's name.
     sts = [s for s in statements if any(a.startswith("sts:") for a in s["Action"])]
     if parsed.member_role_name is None:

@@ -48,6 +48,8 @@ AGGREGATE_SWEEP_PERMISSIONS = (
 # Pages in a row that may bring no result not already listed before the listing is taken
 # for a loop (Config may return an empty page with a token; never many).
 _FRUITLESS_PAGES = 3
+# The pages of one resource's results read at most (resource_non_compliance).
+_RESOURCE_PAGES = 5
 
 
 class ConfigApiError(ResourceRepairError):
@@ -230,6 +232,46 @@ class ConfigClient:
 
     def start_evaluation(self, rule_id: str) -> None:
         self._call("StartConfigRuleEvaluation", {"ConfigRuleId": rule_id})
+
+    def resource_non_compliance(
+        self,
+        resource_id: str,
+        region: str,
+        *,
+        aggregator_id: str | None = None,
+        account_id: str | None = None,
+    ) -> list[NonComplianceEvent]:
+        """One bucket's NON_COMPLIANT results under every rule (ListResourceEvaluationResults;
+        an account group's: ListAggregateResourceEvaluationResults, the bucket's account).
+        Config's own word, which config_remediation.py asks for before acting on a payload.
+        At most a few pages: a bucket has a result per rule, not thousands."""
+        params: dict[str, Any] = {
+            "ResourceId": resource_id,
+            "ResourceType": BUCKET_RESOURCE_TYPE,
+            "Region": region,
+            "ComplianceType": "NON_COMPLIANT",
+            "MaxResults": PAGE_SIZE,
+        }
+        action = "ListResourceEvaluationResults"
+        if aggregator_id:
+            action = "ListAggregateResourceEvaluationResults"
+            params["AggregatorId"] = aggregator_id
+            if account_id:
+                params["ResourceAccountId"] = account_id
+        found: list[NonComplianceEvent] = []
+        token = ""
+        for _ in range(_RESOURCE_PAGES):
+            page = self._call(action, {**params, **({"NextToken": token} if token else {})})
+            results = page.get("EvaluationResults") or {}
+            for item in results.get("EvaluationResultList") or []:
+                if isinstance(item, dict) and item.get("ComplianceType") == "NON_COMPLIANT":
+                    event = _as_event(item)
+                    if event is not None:
+                        found.append(event)
+            token = results.get("NextToken") or ""
+            if not token:
+                break
+        return found
 
     def _call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         deadline = self._deadline or Deadline(600)

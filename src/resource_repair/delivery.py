@@ -127,7 +127,23 @@ def _integer(literal: str) -> int:
     return int(literal)
 
 
+def decode_json_array(event: object) -> list[Any]:
+    """The JSON array an event holds as plain text (Cloud Config's own call of the function,
+    config_remediation.py), or InvalidEventError, with the limits every delivery has."""
+    obj = _load_any(_event_text(event).strip())
+    if not isinstance(obj, list):
+        raise InvalidEventError(f"body is a JSON {type(obj).__name__}, expected an array")
+    return obj
+
+
 def _load_json(text: str) -> dict[str, Any]:
+    obj = _load_any(text)
+    if not isinstance(obj, dict):
+        raise InvalidEventError(f"body is a JSON {type(obj).__name__}, expected an object")
+    return obj
+
+
+def _load_any(text: str) -> Any:
     try:
         obj = json.loads(text, parse_int=_integer)
     except RecursionError:
@@ -138,8 +154,6 @@ def _load_json(text: str) -> dict[str, Any]:
         raise
     except ValueError as exc:  # any other number or text the decoder cannot turn into Python
         raise InvalidEventError(f"body cannot be read as JSON ({type(exc).__name__})") from None
-    if not isinstance(obj, dict):
-        raise InvalidEventError(f"body is a JSON {type(obj).__name__}, expected an object")
     return obj
 
 

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 
 from resource_repair.audit import log_received, write_audit
+from resource_repair.config_remediation import handle_config_call, is_config_call
 from resource_repair.delivery import decode_delivery
 from resource_repair.errors import ConfigurationError, InvalidEventError, TransientOssError
 from resource_repair.invocation import context_text, function_region, function_timeout
@@ -46,6 +47,15 @@ def handle(event: object, context: object, environ: Mapping[str, str] | None = N
     deadline = Deadline(timeout - _RETURN_MARGIN)
     notify_deadline = Deadline(timeout - _NOTIFY_MARGIN)
     log_received(event)
+    if is_config_call(event):  # Config's own call (custom remediation): never raises
+        return handle_config_call(
+            event,
+            context,
+            env,
+            fc_request_id=fc_request_id,
+            deadline=deadline,
+            notify_deadline=notify_deadline,
+        )
     form = None
     # The bucket the delivery is about, once it is known: a delivery handed back to FC
     # names it in the audit line, so that the trail shows which bucket is still public.

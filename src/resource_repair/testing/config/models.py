@@ -12,13 +12,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from resource_repair.testing.identities import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CREDENTIALS,
     FakeCredentials,
 )
+
+if TYPE_CHECKING:
+    from resource_repair.testing.config.remediation_actions import FakeRemediation
 
 BUCKET_TYPE = "ACS::OSS::Bucket"
 
@@ -129,6 +132,8 @@ class ConfigBackend:
         self.looping_tokens = "same"
         """``same``: those pages carry the token they were asked with (a repeated token);
         ``fresh``: a new token each time, over the same results (nothing new)."""
+        self.remediations: list[FakeRemediation] = []
+        """Rules' remediations (remediation_actions.py)."""
 
     # -- setting the scene -------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from resource_repair.testing.config.models import ConfigBackend, ConfigCall, ConfigServiceError
+from resource_repair.testing.config.remediation_actions import remediation_action
 from resource_repair.testing.config.setup_actions import dispatch_setup_action
 from resource_repair.testing.interception import rpc_params
 
@@ -88,6 +89,9 @@ def _dispatch(backend: ConfigBackend, action: str, params: Mapping[str, str]) ->
         return backend.start_evaluation(params)
     if action == "ListConfigDeliveryChannels":
         return backend.list_delivery_channels(params)
+    remediation = remediation_action(action)
+    if remediation is not None:
+        return remediation(backend, params)
     return dispatch_setup_action(backend, action, params)  # setup's actions, or NotFound
 
 

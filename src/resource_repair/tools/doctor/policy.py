@@ -21,8 +21,10 @@ _PUBLISH_ACTION = "mns:PublishMessage"
 
 def required_actions(environment: Mapping[str, str]) -> tuple[str, ...]:
     """The actions the deployed code calls with its role, as the code declares them: the
-    OSS calls of the remediations these settings use, the sweep's Config reads, and
-    publishing when a notification topic is set."""
+    OSS calls of the remediations these settings use, the sweep's Config reads, the read
+    of Config's own call (config_remediation), and publishing when a notification topic
+    is set."""
+    from resource_repair import config_remediation
     from resource_repair.config_api import AGGREGATE_SWEEP_PERMISSIONS, SWEEP_PERMISSIONS
     from resource_repair.remediators.registry import required_actions as oss_actions
     from resource_repair.settings import CONFIG_AGGREGATOR_ID
@@ -31,10 +33,11 @@ def required_actions(environment: Mapping[str, str]) -> tuple[str, ...]:
         oss = sorted(oss_actions(Settings.from_env(environment)))
     except ConfigurationError:  # the settings check reports it; ask for the default fix's
         oss = list(AclRemediator.PERMISSIONS)
-    actions = [*oss, *SWEEP_PERMISSIONS]
+    actions = [*oss, *SWEEP_PERMISSIONS, *config_remediation.PERMISSIONS]
     if environment.get(CONFIG_AGGREGATOR_ID, "").strip():
         # The account group's results, and its rules looked up as the account's own are.
         actions += AGGREGATE_SWEEP_PERMISSIONS
+        actions += config_remediation.AGGREGATE_PERMISSIONS
     if any(environment.get(v, "").strip() for v in (FAILURE_TOPIC, REMEDIATION_TOPIC)):
         actions.append(_PUBLISH_ACTION)
     return tuple(dict.fromkeys(actions))
