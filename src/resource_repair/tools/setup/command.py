@@ -58,6 +58,7 @@ def _connect(request: SetupRequest) -> Setup:
 def _plan(setup: Setup) -> list[Step]:
     from resource_repair.tools.setup.delivery import plan_delivery
     from resource_repair.tools.setup.preconditions import check_preconditions
+    from resource_repair.tools.setup.remediation import plan_remediations
     from resource_repair.tools.setup.rules import plan_rules
     from resource_repair.tools.setup.teardown import plan_teardown
     from resource_repair.tools.setup.topics import plan_topics
@@ -67,7 +68,14 @@ def _plan(setup: Setup) -> list[Step]:
     before = check_preconditions(setup)
     if any(step.kind == FAIL for step in before):
         return before  # nothing else is worth reading until these hold
-    return [*before, *plan_topics(setup), *plan_rules(setup).steps, *plan_delivery(setup)]
+    rules = plan_rules(setup)
+    return [
+        *before,
+        *plan_topics(setup),
+        *rules.steps,
+        *plan_delivery(setup),
+        *plan_remediations(setup, rules),
+    ]
 
 
 def _carry_out(steps: list[Step], request: SetupRequest, say: Callable[[str], None]) -> int:

@@ -1,7 +1,7 @@
 """How setup knows what it created: a tag on a Config rule, a name and description on a
-delivery channel, and, for SMQ topics and subscriptions (which carry neither), a record
-file beside the template. What setup found already in place is never marked, so
-``setup --teardown`` never removes it."""
+delivery channel, and, for SMQ topics and subscriptions and Config remediations (which
+carry neither), a record file beside the template. What setup found already in place is
+never marked, so ``setup --teardown`` never removes it."""
 
 from __future__ import annotations
 
@@ -67,6 +67,7 @@ class Record:
         entry = self._document.setdefault(self._key, {})
         entry.setdefault("topics", [])
         entry.setdefault("subscriptions", [])
+        entry.setdefault("remediations", [])
         return entry  # type: ignore[no-any-return]
 
     def topics(self) -> list[str]:
@@ -86,6 +87,17 @@ class Record:
 
     def remove_subscription(self, topic: str, name: str) -> None:
         self._change("subscriptions", [[topic, name]], add=False)
+
+    def remediations(self) -> list[tuple[str, str]]:
+        """(rule id, remediation id) of each Config remediation setup registered: Config
+        keeps no tag or description on one, so the record is its mark."""
+        return [(str(rule), str(rid)) for rule, rid in self._entry()["remediations"]]
+
+    def add_remediation(self, rule_id: str, remediation_id: str) -> None:
+        self._change("remediations", [[rule_id, remediation_id]], add=True)
+
+    def remove_remediation(self, rule_id: str, remediation_id: str) -> None:
+        self._change("remediations", [[rule_id, remediation_id]], add=False)
 
     def _change(self, kind: str, items: Iterable[Any], *, add: bool) -> None:
         values = self._entry()[kind]

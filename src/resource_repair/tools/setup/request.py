@@ -44,6 +44,9 @@ class SetupRequest:
     ram_endpoint: str | None = None
     mns_endpoint: str | None = None
     """A fake SMQ on loopback (mnsEndpointOverride), else None: the account's own."""
+    config_remediation: str | None = None
+    """``manual`` or ``auto``: register the event function as each rule's Config
+    remediation (remediation.py); None: leave remediations alone."""
 
     @property
     def region(self) -> str:
@@ -83,6 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--notify-url", metavar="URL", help="subscribe this webhook to failureTopic"
+    )
+    parser.add_argument(
+        "--config-remediation",
+        choices=("manual", "auto"),
+        help="register the deployed event function as each rule's remediation in Cloud"
+        " Config: run from Config's console per bucket (manual), or by Config (auto)",
     )
     parser.add_argument(
         "--env",
@@ -142,6 +151,18 @@ def request_from_args(args: argparse.Namespace) -> SetupRequest:
         _check_record_writable(args.template)
     if args.force and not args.teardown:
         raise SetupUsageError("--force goes with --teardown")
+    mode = getattr(args, "config_remediation", None)
+    if mode and args.teardown:
+        raise SetupUsageError(
+            "--teardown takes no --config-remediation (it removes the remediations setup"
+            " registered)"
+        )
+    if mode == "auto" and settings.dry_run:
+        raise SetupUsageError(
+            f"--config-remediation auto with dryRun on in {args.template}: Config would run"
+            " the function for every reported bucket and nothing would change. Use manual,"
+            " or set dryRun to false once the reported buckets are checked"
+        )
     if args.teardown and (args.notify_email or args.notify_url):
         raise SetupUsageError("--teardown takes no --notify-email or --notify-url")
     site = args.site or environment.get("configSite") or site_for_region(template.region)
@@ -168,6 +189,7 @@ def request_from_args(args: argparse.Namespace) -> SetupRequest:
         config_endpoint=endpoints["config"],
         ram_endpoint=endpoints["ram"],
         mns_endpoint=mns,
+        config_remediation=mode,
     )
 
 

@@ -40,6 +40,8 @@ class RulePlan:
     found: list[tuple[str, str]]
     """(rule id, name) of each rule found in place."""
     created: bool = False
+    new: list[str] = dataclasses.field(default_factory=list)
+    """The names of the rules this plan creates."""
 
 
 def plan_rules(setup: Setup) -> RulePlan:
@@ -76,6 +78,7 @@ def plan_rules(setup: Setup) -> RulePlan:
         elif rule is None:
             identifier = bound.get(entry, READ_RULE)
             plan.created = True
+            plan.new.append(entry)
             plan.steps.append(
                 Step(
                     CREATE,

@@ -9,13 +9,16 @@ from resource_repair.tools.doctor.findings import CheckError
 from resource_repair.tools.setup.delivery import channels
 from resource_repair.tools.setup.marks import channel_is_marked, rule_is_marked
 from resource_repair.tools.setup.plan import FAIL, FOUND, REMOVE, WARN, Setup, Step
+from resource_repair.tools.setup.remediation import plan_remediation_teardown
 from resource_repair.tools.setup.rules import lookup_rule
 
 _FIX = "check the key's permissions (README, setup's permissions) and run again."
 
 
 def plan_teardown(setup: Setup) -> list[Step]:
-    steps = [*_channels(setup), *_rules(setup), *_topics(setup)]
+    # Remediations before their rules: a rule's deletion may take its remediation along.
+    remediations = plan_remediation_teardown(setup)
+    steps = [*_channels(setup), *remediations, *_rules(setup), *_topics(setup)]
     deployed = setup.trigger_subscriptions()
     if deployed and any(step.action for step in steps):
         steps.insert(
