@@ -326,3 +326,16 @@ def test_the_role_grants_the_read_this_needs() -> None:
     assert set(config_remediation.PERMISSIONS) <= set(required_actions({}))
     hub = {"configAggregatorId": "ca-a4e6626a7a8c0046"}
     assert set(config_remediation.AGGREGATE_PERMISSIONS) <= set(required_actions(hub))
+
+
+@pytest.mark.parametrize("value", ["config.example.com:80", "10.0.0.1:9000", "127.0.0.1", "x"])
+def test_a_config_endpoint_off_this_machine_is_refused_before_any_request(
+    config: ConfigBackend, oss: OssBackend, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    reported(config, oss)
+    monkeypatch.setenv("configEndpointOverride", value)
+    [entry] = call(load_event(SAMPLE))["entries"]
+    assert (entry["status"], entry["outcome"]) == ("fail", "failed")
+    assert "configEndpointOverride" in entry["reason"]
+    assert config.calls == []
+    assert oss.calls == []

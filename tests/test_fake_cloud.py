@@ -51,3 +51,10 @@ def test_setup_runs_against_the_served_fakes_and_the_fakes_say_what_they_hold(
         server.join(10)
     assert "topics: SMQTestConfig, resource-repair-failures" in err.getvalue()
     assert "Config rules: test-oss-bucket-public-read-prohibited" in err.getvalue()
+
+
+def test_a_function_that_is_not_service_slash_function_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["fake-cloud", "--function", "no-slash"]) == 2
+    assert "is not SERVICE/FUNCTION" in capsys.readouterr().err

@@ -56,8 +56,14 @@ def test_the_runnable_examples_run_in_order_without_a_traceback(tmp_path: Path) 
     # The fake-cloud example went from nothing to every bucket private and back to nothing.
     assert "nothing to change: everything is in place" in done.stdout
     assert (
-        "fake cloud stopped: buckets: shop-site private, old-downloads private; topics: none;"
-        " Config rules: none; delivery channels: none"
+        "fake cloud stopped: buckets: shop-site private, old-downloads private,"
+        " team-share private; topics: none; Config rules: none; delivery channels: none;"
+        " Config remediations: none"
     ) in done.stderr
+    # Config's own call: registered, then the array remediated after Config confirmed it.
+    assert "created remedy" in done.stdout
+    [call] = [line for line in done.stdout.splitlines() if '"form": "config-remediation"' in line]
+    assert '"outcome": "remediated"' in call
+    assert '"bucket": "team-share"' in call
     assert not (clone / ".resource-repair-setup.json").exists()
     assert (clone / "event.txt").exists()

@@ -291,6 +291,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME[:REGION[:ACL]]",
         help="a bucket of the fake OSS (ap-southeast-1, public-read unless given); repeatable",
     )
+    cloud.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        metavar="SERVICE/FUNCTION",
+        help="a function the fake FC API has deployed (for setup --config-remediation); repeatable",
+    )
     cloud.set_defaults(command=_fake_cloud)
 
     fake = command("fake-oss", "serve the fake OSS over HTTP (for ossEndpointOverride)")
@@ -647,7 +654,7 @@ def _fake_cloud(args: argparse.Namespace) -> int:
     from resource_repair.tools.fake_cloud import serve
 
     try:
-        return serve(args.host, args.bucket, sys.stdout, sys.stderr)
+        return serve(args.host, args.bucket, sys.stdout, sys.stderr, functions=args.function)
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}: {exc.strerror}") from None
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,7 +35,7 @@ from resource_repair.message import BUCKET_RESOURCE_TYPE, NonComplianceEvent
 from resource_repair.notify import Notified, notify_outcome
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
-from resource_repair.settings import RULE_REFERENCES, Settings
+from resource_repair.settings import CONFIG_ENDPOINT_OVERRIDE, RULE_REFERENCES, Settings
 from resource_repair.validation import check_event
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ AGGREGATE_PERMISSIONS = ("config:ListAggregateResourceEvaluationResults",)
 """... and with configAggregatorId (hub mode), the account group's reads instead."""
 
 _SHOWN = 64
+# 127.0.0.0/8 as a strict dotted quad (no "127.1", no leading zeros).
+_LOOPBACK = re.compile(r"127(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +116,7 @@ def _results(
 ) -> list[EntryResult]:
     try:
         settings = Settings.from_env(environ)
+        endpoint = config_endpoint(environ)
         entries = _decode(event)
     except ConfigurationError as exc:
         return [_finish(Report(Outcome.FAILED, f"configuration: {exc}"), fc_request_id)]
@@ -148,7 +152,8 @@ def _results(
             continue
         acted.add(key)
         if not asked:
-            config, asked = _config_client(settings, context, environ, deadline), True
+            config = _config_client(settings, context, environ, deadline, endpoint)
+            asked = True
         result = _act(item, config, settings, context, environ, account_id, deadline)
         notified = notify_outcome(
             result.report, context, environ, fc_request_id, notify_deadline, form=FORM
@@ -256,8 +261,28 @@ class _Config:
     site: str
 
 
+def config_endpoint(environ: Mapping[str, str]) -> str | None:
+    """``configEndpointOverride``: a fake Config on this machine (``127.0.0.1:port``), for
+    local runs. Requests to it carry the signature and token in clear: loopback only."""
+    value = environ.get(CONFIG_ENDPOINT_OVERRIDE, "").strip()
+    if not value:
+        return None
+    host, _, port = value.rpartition(":")
+    loopback = host == "localhost" or _LOOPBACK.fullmatch(host) is not None
+    if not (loopback and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigurationError(
+            f"{CONFIG_ENDPOINT_OVERRIDE}={value[:80]!r} must be a loopback host:port such as"
+            " 127.0.0.1:9000"
+        )
+    return value
+
+
 def _config_client(
-    settings: Settings, context: object, environ: Mapping[str, str], deadline: Deadline
+    settings: Settings,
+    context: object,
+    environ: Mapping[str, str],
+    deadline: Deadline,
+    endpoint: str | None,
 ) -> _Config | None:
     from resource_repair.config_api import ConfigClient, site_for_region
     from resource_repair.credentials import resolve_credentials
@@ -266,7 +291,7 @@ def _config_client(
     if credentials is None:
         return None
     site = settings.config_site or site_for_region(function_region(context, environ))
-    return _Config(ConfigClient(credentials, site, deadline=deadline), site)
+    return _Config(ConfigClient(credentials, site, endpoint=endpoint, deadline=deadline), site)
 
 
 def _act(

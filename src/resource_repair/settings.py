@@ -32,6 +32,9 @@ BLOCK_PUBLIC_ACCESS = "blockPublicAccess"
 MEMBER_ROLE_NAME = "memberRoleName"
 MEMBER_ACCOUNTS = "memberAccounts"
 CONFIG_AGGREGATOR_ID = "configAggregatorId"
+# Config's API on this machine (host:port of a fake) for Config's own call of the function
+# (config_remediation.py); local runs only.
+CONFIG_ENDPOINT_OVERRIDE = "configEndpointOverride"
 ANY_MEMBER = "*"
 # Cloud Config's two sites (config_api.SITES maps each to its endpoint's region).
 CONFIG_SITES = ("china", "international")
@@ -56,6 +59,7 @@ VARIABLES = (
 LOCAL_ONLY_VARIABLES = (
     ENDPOINT_OVERRIDE,
     ENDPOINT_OVERRIDE_ALLOW_PRIVATE,
+    CONFIG_ENDPOINT_OVERRIDE,
     *notify.LOCAL_ONLY_VARIABLES,
 )
 

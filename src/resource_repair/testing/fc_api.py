@@ -15,7 +15,7 @@ import dataclasses
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 import requests
@@ -218,3 +218,23 @@ class mock_fc_api(RequestsInterceptor[FcApiBackend]):  # noqa: N801 - reads like
         if answer.error_type:
             reply["x-fc-error-type"] = answer.error_type
         return 200, reply, answer.result
+
+
+def handle_fc_read(
+    backend: FcApiBackend, method: str, url: str, headers: Mapping[str, str]
+) -> tuple[int, dict[str, str], str]:
+    """GetService / GetFunction / GetTrigger over plain HTTP, for ``fake-cloud``'s FC API
+    on loopback: the same answers and the same key check as :class:`mock_fc_api`'s."""
+    request_id = str(uuid.uuid4())
+    lowered = {k.lower(): v for k, v in headers.items()}
+    authorization = lowered.get("authorization", "")
+    key_id = authorization.partition(" ")[2].rpartition(":")[0]
+    known = backend.credentials.get(key_id)
+    if not authorization.startswith("FC ") or known is None:
+        return _error(403, "InvalidAccessKeyID", "invalid access key", request_id)
+    if known.security_token and lowered.get("x-fc-security-token") != known.security_token:
+        return _error(403, "InvalidSecurityToken", "invalid security token", request_id)
+    read = _READ_PATH.fullmatch(urlsplit(url).path)
+    if method != "GET" or read is None:
+        return _error(404, "NotFound", f"no route for {method} {urlsplit(url).path}", request_id)
+    return backend.read(read, request_id)

@@ -1,7 +1,7 @@
-"""``resource-repair fake-cloud``: the fakes of Config, SMQ, STS, RAM and OSS served over
-loopback from one command, so that setup, invoke, backfill and doctor can be tried without
-an account. It prints the settings to use (shell ``export`` lines) and, when stopped, what
-each fake holds.
+"""``resource-repair fake-cloud``: the fakes of Config, SMQ, STS, RAM and OSS (and FC's API,
+for the functions ``--function`` names as deployed) served over loopback from one command,
+so that setup, invoke, backfill and doctor can be tried without an account. It prints the
+settings to use (shell ``export`` lines) and, when stopped, what each fake holds.
 
 The fake Config evaluates a rule when it is created, as Config does: every public bucket
 of the fake OSS becomes a NON_COMPLIANT result of that rule.
@@ -10,6 +10,7 @@ of the fake OSS becomes a NON_COMPLIANT result of that rule.
 from __future__ import annotations
 
 import contextlib
+import re
 import shlex
 import signal
 import threading
@@ -19,6 +20,7 @@ from typing import Any, TextIO
 
 from resource_repair.testing.config import ConfigBackend, FakeRule
 from resource_repair.testing.config.server import fake_config_server
+from resource_repair.testing.fc_api import FcApiBackend, FunctionAnswer, handle_fc_read
 from resource_repair.testing.http_server import FakeHttpServer
 from resource_repair.testing.identities import DEFAULT_CREDENTIALS
 from resource_repair.testing.mns import MnsBackend, fake_mns_server
@@ -26,7 +28,7 @@ from resource_repair.testing.oss import OssBackend
 from resource_repair.testing.oss.server import fake_oss_server
 from resource_repair.testing.ram import RamBackend, handle_ram_request
 from resource_repair.testing.sts import StsBackend, fake_sts_server
-from resource_repair.tools.fake_oss import parse_bucket
+from resource_repair.tools.fake_oss import FakeOssUsageError, parse_bucket
 
 PUBLIC_ACLS = frozenset({"public-read", "public-read-write"})
 
@@ -34,8 +36,9 @@ PUBLIC_ACLS = frozenset({"public-read", "public-read-write"})
 class FakeCloud:
     """The five fakes' state, wired as the services are: Config evaluates OSS's buckets."""
 
-    def __init__(self, buckets: Sequence[str]) -> None:
+    def __init__(self, buckets: Sequence[str], functions: Sequence[str] = ()) -> None:
         specs = [parse_bucket(spec) for spec in buckets]  # every mistake before a port
+        deployed = [parse_function(spec) for spec in functions]
         self.oss = OssBackend()
         for name, region, acl in specs:
             self.oss.create_bucket(name, region, acl)
@@ -46,6 +49,9 @@ class FakeCloud:
         self.sts.register(DEFAULT_CREDENTIALS)
         self.ram = RamBackend()
         self.ram.add_role("AliyunServiceRoleForConfig")  # made when Config is activated
+        self.fc = FcApiBackend()
+        for service, function in deployed:  # as `s deploy` would leave them (GetFunction)
+            self.fc.deploy(service, function, lambda _: FunctionAnswer(b"{}"))
 
     def _evaluate(self, rule: FakeRule) -> None:
         by_region: dict[str, list[str]] = defaultdict(list)
@@ -61,16 +67,22 @@ class FakeCloud:
         topics = ", ".join(sorted(self.mns.topics)) or "none"
         rules = ", ".join(r.name for r in self.config.rules.values()) or "none"
         channels = ", ".join(c.channel_id for c in self.config.delivery_channels) or "none"
+        remediations = ", ".join(r.remediation_id for r in self.config.remediations) or "none"
         return (
             f"buckets: {buckets}; topics: {topics}; Config rules: {rules};"
-            f" delivery channels: {channels}"
+            f" delivery channels: {channels}; Config remediations: {remediations}"
         )
 
 
 def serve(
-    host: str, buckets: Sequence[str], out: TextIO, err: TextIO, stop: threading.Event | None = None
+    host: str,
+    buckets: Sequence[str],
+    out: TextIO,
+    err: TextIO,
+    stop: threading.Event | None = None,
+    functions: Sequence[str] = (),
 ) -> int:
-    cloud = FakeCloud(buckets)
+    cloud = FakeCloud(buckets, functions)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():  # signals reach only that one
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -81,6 +93,7 @@ def serve(
         mns = servers.enter_context(fake_mns_server(cloud.mns, host))
         sts = servers.enter_context(fake_sts_server(cloud.sts, host))
         ram = servers.enter_context(_fake_ram_server(cloud.ram, host))
+        fc = servers.enter_context(_fake_fc_server(cloud.fc, host))
         settings = {
             "ALIBABA_CLOUD_ACCESS_KEY_ID": DEFAULT_CREDENTIALS.access_key_id,
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEFAULT_CREDENTIALS.access_key_secret,
@@ -89,6 +102,7 @@ def serve(
             "mnsEndpointOverride": mns.url,
             "FAKE_STS": _host_port(sts.url),
             "FAKE_CONFIG": _host_port(config.url),
+            "FAKE_FC": _host_port(fc.url),
             "FAKE_RAM": _host_port(ram.url),
         }
         for name, value in settings.items():
@@ -96,7 +110,7 @@ def serve(
         print(
             "fake cloud: Config, SMQ, STS, RAM and OSS on loopback; `. ` the lines above, then"
             " pass --sts-endpoint $FAKE_STS --config-endpoint $FAKE_CONFIG (and setup"
-            " --ram-endpoint $FAKE_RAM); never in production",
+            " --ram-endpoint $FAKE_RAM, --fc-endpoint $FAKE_FC); never in production",
             file=err,
             flush=True,
         )
@@ -119,3 +133,25 @@ def _fake_ram_server(backend: RamBackend, host: str) -> FakeHttpServer:
         return {"calls": len(backend.calls)}
 
     return FakeHttpServer(respond, state, host, 0)
+
+
+def _fake_fc_server(backend: FcApiBackend, host: str) -> FakeHttpServer:
+    def respond(
+        method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        status, reply, text = handle_fc_read(backend, method, url, headers)
+        return status, reply, text.encode()
+
+    def state() -> dict[str, Any]:
+        return {"reads": len(backend.reads)}
+
+    return FakeHttpServer(respond, state, host, 0)
+
+
+def parse_function(spec: str) -> tuple[str, str]:
+    """``SERVICE/FUNCTION``, as FC 2.0 names a function; a usage error otherwise."""
+    service, _, function = spec.partition("/")
+    pattern = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
+    if not (pattern.fullmatch(service) and pattern.fullmatch(function)):
+        raise FakeOssUsageError(f"--function {spec[:80]!r} is not SERVICE/FUNCTION")
+    return service, function

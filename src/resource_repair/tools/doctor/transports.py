@@ -85,14 +85,17 @@ class RpcClient:
 class FcClient:
     """FC 2.0's API through aliyun-fc2, with a short connect timeout and one retry."""
 
-    def __init__(self, credentials: Credentials, account: str, region: str) -> None:
+    def __init__(
+        self, credentials: Credentials, account: str, region: str, *, endpoint: str | None = None
+    ) -> None:
+        """``endpoint`` (``http://127.0.0.1:port``) is a fake FC API on this machine."""
         import fc2
 
         from resource_repair.tools.remote import fc_endpoint
 
         protect_logs(credentials.secrets)  # fc2 logs request headers on the root logger
         refuse_fc2_redirects(fc2)
-        self._endpoint = fc_endpoint(account, region)
+        self._endpoint = endpoint or fc_endpoint(account, region)
         self._client = fc2.Client(
             endpoint=self._endpoint,
             accessKeyID=credentials.access_key_id,

@@ -94,7 +94,13 @@ def _deployed(setup: Setup) -> Step | None:
 
     service, function = template.service, template.function
     try:
-        fc = FcClient(setup.request.credentials, setup.account, template.region)
+        fake = setup.request.fc_endpoint
+        fc = FcClient(
+            setup.request.credentials,
+            setup.account,
+            template.region,
+            endpoint=f"http://{fake}" if fake else None,
+        )
         fc.call("GetFunction", lambda client: client.get_function(service, function))
     except CheckError as exc:
         if exc.code in ("ServiceNotFound", "FunctionNotFound"):

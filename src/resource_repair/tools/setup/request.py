@@ -44,6 +44,8 @@ class SetupRequest:
     ram_endpoint: str | None = None
     mns_endpoint: str | None = None
     """A fake SMQ on loopback (mnsEndpointOverride), else None: the account's own."""
+    fc_endpoint: str | None = None
+    """A fake FC API on loopback (``host:port``), else None: the account's endpoint."""
     config_remediation: str | None = None
     """``manual`` or ``auto``: register the event function as each rule's Config
     remediation (remediation.py); None: leave remediations alone."""
@@ -111,6 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sts-endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--config-endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--ram-endpoint", help=argparse.SUPPRESS)
+    parser.add_argument("--fc-endpoint", help=argparse.SUPPRESS)
 
 
 def request_from_args(args: argparse.Namespace) -> SetupRequest:
@@ -171,7 +174,7 @@ def request_from_args(args: argparse.Namespace) -> SetupRequest:
     # Checked before the first request (EndpointOptionError is a usage error: exit 2).
     endpoints = {
         name: loopback_host_port(getattr(args, f"{name}_endpoint", None), f"--{name}-endpoint")
-        for name in ("sts", "config", "ram")
+        for name in ("sts", "config", "ram", "fc")
     }
     return SetupRequest(
         template=template,
@@ -188,6 +191,7 @@ def request_from_args(args: argparse.Namespace) -> SetupRequest:
         sts_endpoint=endpoints["sts"],
         config_endpoint=endpoints["config"],
         ram_endpoint=endpoints["ram"],
+        fc_endpoint=endpoints["fc"],
         mns_endpoint=mns,
         config_remediation=mode,
     )
