@@ -339,3 +339,57 @@ def test_a_config_endpoint_off_this_machine_is_refused_before_any_request(
     assert "configEndpointOverride" in entry["reason"]
     assert config.calls == []
     assert oss.calls == []
+
+
+def test_in_an_account_group_the_groups_result_for_the_members_bucket_is_asked_for(
+    function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, waits: list[float]
+) -> None:
+    """Hub mode: the member's bucket is confirmed with the account group's results
+    (ListAggregateResourceEvaluationResults, the member's account), then fixed through the
+    member's role; an outsider's entry makes no request."""
+    from resource_repair import member_access
+    from resource_repair.testing import DEFAULT_CREDENTIALS
+    from resource_repair.testing.sts import mock_sts
+
+    member, outsider, aggregator = "1111222233334444", "9999000011112222", "ca-a4e6626a7a8c0046"
+    member_access.SESSIONS.clear()
+    for key, value in fc_environment().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("dryRun", "false")
+    monkeypatch.setenv(
+        "prepareRuleName", "cr-5a0e0066a7d3001b8b7f=oss-bucket-public-read-prohibited"
+    )
+    monkeypatch.setenv("memberRoleName", "resource-repair-member")
+    monkeypatch.setenv("memberAccounts", member)
+    monkeypatch.setenv("configAggregatorId", aggregator)
+    with mock_config_api() as config, mock_oss() as oss, mock_sts() as sts:
+        sts.register(
+            DEFAULT_CREDENTIALS,
+            f"acs:ram::{DEFAULT_ACCOUNT_ID}:assumed-role/resource-repair-oss-acl/event",
+        )
+        for account in (member, outsider):
+            sts.add_role(
+                account,
+                "resource-repair-member",
+                f"acs:ram::{DEFAULT_ACCOUNT_ID}:role/resource-repair-oss-acl",
+            )
+        sts.serve_oss(oss)
+        rule = config.add_rule("group-rule", "cr-5a0e0066a7d3001b8b7f", aggregator_id=aggregator)
+        for owner, name in ((member, "member-site"), (outsider, "outsider-site")):
+            oss.create_bucket(
+                name, REGION, "public-read", owner_id=owner, creation_date=CREATED_BEFORE
+            )
+            config.add_results(rule, [name], REGION, owner_id=owner)
+        event = json.loads(entries(1, bucket="member-site", accountId=member))
+        event += json.loads(entries(1, bucket="outsider-site", accountId=outsider))
+        result = call(json.dumps(event))
+    member_access.SESSIONS.clear()
+    first, second = result["entries"]
+    assert (first["outcome"], first["owner_account"]) == ("remediated", member)
+    assert second["outcome"] == "invalid_event"
+    assert "memberAccounts" in second["reason"]
+    [asked] = config.calls
+    assert asked.action == "ListAggregateResourceEvaluationResults"
+    assert (asked.params["AggregatorId"], asked.params["ResourceAccountId"]) == (aggregator, member)
+    assert oss.acl_of("member-site") == "private"
+    assert oss.acl_of("outsider-site") == "public-read"
