@@ -13,6 +13,7 @@ import pytest
 
 import index
 from resource_repair import config_remediation, sweep
+from resource_repair.audit import parse_record
 from resource_repair.testing import (
     DEFAULT_ACCOUNT_ID,
     OssBackend,
@@ -126,6 +127,9 @@ def test_the_sample_payload_for_a_public_bucket_is_remediated_after_config_confi
     assert [(c.params["ResourceId"], c.params["Region"]) for c in asked] == [(BUCKET, REGION)]
     assert config.operations()[0] == CONFIG_READ
     [line] = audit_lines(caplog)
+    assert parse_record(json.dumps(line)) == line  # restore can read it back
+    assert line["time"].endswith("Z")
+    assert line["bucket_created"] == CREATED_BEFORE
     assert (line["delivery_form"], line["outcome"], line["bucket"]) == (
         "config-remediation",
         "remediated",

@@ -31,6 +31,7 @@ from typing import Any
 from resource_repair.audit import write_audit
 from resource_repair.errors import ConfigurationError, InvalidEventError, TransientError
 from resource_repair.invocation import context_text, function_region
+from resource_repair.logtext import untrusted, untrusted_traceback
 from resource_repair.message import BUCKET_RESOURCE_TYPE, NonComplianceEvent
 from resource_repair.notify import Notified, notify_outcome
 from resource_repair.report import Outcome, Report
@@ -92,7 +93,7 @@ def handle_config_call(
     try:
         results = _results(event, context, environ, fc_request_id, deadline, notify_deadline)
     except Exception as exc:  # a defect of ours: one failed result, never a raise
-        logger.exception("unexpected error in a Config remediation call")
+        logger.error("unexpected error in a Config remediation call: %s", untrusted_traceback())
         report = Report(Outcome.FAILED, f"internal error: {type(exc).__name__}")
         write_audit(report, fc_request_id, form=FORM)
         results = [EntryResult(report)]
@@ -177,7 +178,8 @@ def _finish(
     notification: str = Notified.NONE.value,
 ) -> EntryResult:
     level = logging.WARNING if report.status == "fail" else logging.INFO
-    logger.log(level, "%s: %s", report.outcome.value, report.reason)
+    # The reason carries payload text (a bucket, a region): escaped, see logtext.
+    logger.log(level, "%s: %s", report.outcome.value, untrusted(report.reason))
     write_audit(report, fc_request_id, form=FORM, will_retry=will_retry, notification=notification)
     return EntryResult(report, will_retry, notification)
 
@@ -333,7 +335,9 @@ def _act(
     except ConfigApiError as exc:
         return EntryResult(_about(entry, Outcome.FAILED, f"{exc}; no OSS request made"))
     except Exception as exc:  # a defect of ours: this entry's, not the others'
-        logger.exception("unexpected error on bucket %s", entry.bucket)
+        logger.error(
+            "unexpected error on bucket %s: %s", untrusted(entry.bucket), untrusted_traceback()
+        )
         return EntryResult(_about(entry, Outcome.FAILED, f"internal error: {type(exc).__name__}"))
 
 
