@@ -397,3 +397,40 @@ def test_in_an_account_group_the_groups_result_for_the_members_bucket_is_asked_f
     assert (asked.params["AggregatorId"], asked.params["ResourceAccountId"]) == (aggregator, member)
     assert oss.acl_of("member-site") == "private"
     assert oss.acl_of("outsider-site") == "public-read"
+
+
+def test_failures_reach_the_failure_topic_but_a_long_array_does_not_flood_it(
+    config: ConfigBackend, oss: OssBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from resource_repair.testing.mns import MnsBackend, fake_mns_server
+
+    mns = MnsBackend()
+    mns.create_topic("resource-repair-failures")
+    with fake_mns_server(mns) as server:
+        monkeypatch.setenv("failureTopic", "resource-repair-failures")
+        monkeypatch.setenv("mnsEndpointOverride", server.url)
+        reported(config, oss)
+        oss.fail_next(1, status=403, code="AccessDenied", operation="PutBucketAcl")
+        hostile = [{"resourceType": "ACS::OSS::Bucket", "resourceId": "x/y", "regionId": REGION}]
+        result = call(json.dumps(json.loads(load_event(SAMPLE)) + hostile * 200))
+        messages = [json.loads(m.body) for m in mns.messages("resource-repair-failures")]
+        mns.release()
+    entries_ = result["entries"]
+    assert entries_[0]["outcome"] == "failed"
+    assert entries_[0]["notification"] == "delivered"
+    assert {e["notification"] for e in entries_[10:]} == {"none"}
+    # The refused write, and the nine hostile entries within the limit: ten, not 201.
+    assert len(messages) == 10
+    assert "AccessDenied" in messages[0]["reason"]
+
+
+def test_no_time_left_for_config_is_the_entrys_retry_not_an_oss_request(
+    config: ConfigBackend, oss: OssBackend
+) -> None:
+    reported(config, oss)
+    result = index.handler(load_event(SAMPLE), fc_context(timeout=5))
+    [entry] = json.loads(result)["entries"]
+    assert (entry["status"], entry["will_retry"]) == ("fail", True)
+    assert "no time left" in entry["reason"]
+    assert config.calls == []
+    assert oss.calls == []

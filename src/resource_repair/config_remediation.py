@@ -115,14 +115,26 @@ def _results(
     deadline: Deadline,
     notify_deadline: Deadline,
 ) -> list[EntryResult]:
+    def finish(result: EntryResult, notify: bool = True) -> EntryResult:
+        # Failures and fixes are published as a message's are (notify.py); entries past
+        # the limit are not, so that one long array cannot flood the topic.
+        notified = Notified.NONE
+        if notify:
+            notified = notify_outcome(
+                result.report, context, environ, fc_request_id, notify_deadline, form=FORM
+            )
+        return _finish(result.report, fc_request_id, result.will_retry, notified.value)
+
     try:
         settings = Settings.from_env(environ)
         endpoint = config_endpoint(environ)
         entries = _decode(event)
     except ConfigurationError as exc:
-        return [_finish(Report(Outcome.FAILED, f"configuration: {exc}"), fc_request_id)]
+        return [finish(EntryResult(Report(Outcome.FAILED, f"configuration: {exc}")))]
     except InvalidEventError as exc:
-        return [_finish(Report(Outcome.INVALID_EVENT, str(exc)), fc_request_id)]
+        return [finish(EntryResult(Report(Outcome.INVALID_EVENT, str(exc))))]
+    if not entries:
+        return [finish(EntryResult(Report(Outcome.IGNORED, "the array is empty")))]
     account_id = context_text(context, "account_id")
     may_act_in = settings.may_act_in if settings.member_role_name else None
     # Every entry checked before any request is made for any of them.
@@ -132,36 +144,31 @@ def _results(
     config: _Config | None = None
     asked = False
     for position, item in enumerate(checked, start=1):
-        if isinstance(item, Report):
-            results.append(_finish(item, fc_request_id))
-            continue
         if position > MAX_ENTRIES:
             reason = (
                 f"entry {position} of {len(checked)}: only the first {MAX_ENTRIES} entries of"
                 " one call are acted on; the sweep covers the rest"
             )
-            results.append(_finish(_about(item, Outcome.IGNORED, reason), fc_request_id))
+            report = item if isinstance(item, Report) else _about(item, Outcome.IGNORED, reason)
+            results.append(finish(EntryResult(report), notify=False))
+            continue
+        if isinstance(item, Report):
+            results.append(finish(EntryResult(item)))
             continue
         if not settings.rule_references:
             reason = f"{RULE_REFERENCES} is not set, so no rule is selected"
-            results.append(_finish(_about(item, Outcome.IGNORED, reason), fc_request_id))
+            results.append(finish(EntryResult(_about(item, Outcome.IGNORED, reason))))
             continue
         key = (item.bucket, item.region_id)
         if key in acted:
             reason = "the same bucket is an earlier entry of this call"
-            results.append(_finish(_about(item, Outcome.IGNORED, reason), fc_request_id))
+            results.append(finish(EntryResult(_about(item, Outcome.IGNORED, reason))))
             continue
         acted.add(key)
         if not asked:
             config = _config_client(settings, context, environ, deadline, endpoint)
             asked = True
-        result = _act(item, config, settings, context, environ, account_id, deadline)
-        notified = notify_outcome(
-            result.report, context, environ, fc_request_id, notify_deadline, form=FORM
-        )
-        results.append(_finish(result.report, fc_request_id, result.will_retry, notified.value))
-    if not results:
-        results.append(_finish(Report(Outcome.IGNORED, "the array is empty"), fc_request_id))
+        results.append(finish(_act(item, config, settings, context, environ, account_id, deadline)))
     return results
 
 
@@ -306,7 +313,7 @@ def _act(
     deadline: Deadline,
 ) -> EntryResult:
     """Ask Config, then remediate what it answers; every failure is this entry's result."""
-    from resource_repair.config_api import ConfigApiError
+    from resource_repair.config_api import ConfigApiError, ConfigOutOfTimeError
     from resource_repair.remediation import remediate_event
 
     if config is None:
@@ -331,6 +338,9 @@ def _act(
         return EntryResult(_about(entry, Outcome.INVALID_EVENT, str(exc)))
     except TransientError as exc:
         reason = f"{exc}; not retried here, the sweep tries again"
+        return EntryResult(_about(entry, Outcome.FAILED, reason), will_retry=True)
+    except ConfigOutOfTimeError as exc:
+        reason = f"{exc}; no OSS request made, the sweep tries again"
         return EntryResult(_about(entry, Outcome.FAILED, reason), will_retry=True)
     except ConfigApiError as exc:
         return EntryResult(_about(entry, Outcome.FAILED, f"{exc}; no OSS request made"))

@@ -5,8 +5,9 @@ topic. Without ``--apply`` it only reads and prints its plan; ``--teardown`` rem
 it created, and only that (marks.py says how it knows).
 
 The package's parts: request.py (what was asked), plan.py (the lines and the clients),
-preconditions.py, topics.py, rules.py, delivery.py, teardown.py, marks.py, command.py
-(the run and its exit code); SMQ is reached through tools/smq.py, as doctor reaches it.
+preconditions.py, topics.py, rules.py, delivery.py, remediation.py (Config's remediation,
+--config-remediation), teardown.py, marks.py, command.py (the run and its exit code); SMQ
+is reached through tools/smq.py, as doctor reaches it.
 """
 
 from resource_repair.tools.setup.command import run
