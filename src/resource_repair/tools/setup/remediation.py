@@ -9,8 +9,10 @@ only mark a remediation can carry, and ``--teardown`` removes only those.
 
 The function's ARN, as ``RemediationTemplateId``: FC 2.0's form is the one Alibaba's
 sample registers (aliyun/alibabacloud-config-samples, ``config_rule_and_fc_remediation_
-sample.tf``); FC 3.0's is not confirmed anywhere we could read, so setup does not register
-an FC 3.0 function (README, Config's own call of the function).
+sample.tf``). FC 3.0's API names a function ``acs:fc:<region>:<account>:functions/<name>``
+(its TagResource documentation), but that Config's remediation accepts that form is not
+confirmed anywhere we could read, so setup does not register an FC 3.0 function (README,
+Config's own call of the function).
 """
 
 from __future__ import annotations
