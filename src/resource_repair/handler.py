@@ -22,7 +22,7 @@ from resource_repair.invocation import context_text, function_region, function_t
 from resource_repair.logtext import untrusted, untrusted_traceback
 from resource_repair.message import IgnoredMessage, NonComplianceEvent, classify_message
 from resource_repair.notify import Notified, notify_outcome
-from resource_repair.redaction import protect_logs
+from resource_repair.redaction import protect_logs, redacted
 from resource_repair.remediation import remediate_event
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
@@ -127,7 +127,7 @@ def _rule_selected(event: NonComplianceEvent, settings: Settings) -> bool:
 def _result(report: Report, notified: Notified) -> str:
     """The report, and whether the message it called for reached SMQ."""
     result = {**report.as_dict(), "notification": notified.value}
-    return json.dumps(result, ensure_ascii=True)
+    return json.dumps(redacted(result), ensure_ascii=True)
 
 
 def _log(report: Report) -> None:

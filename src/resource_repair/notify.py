@@ -37,7 +37,7 @@ from resource_repair.errors import (
 )
 from resource_repair.invocation import context_text, function_region
 from resource_repair.logtext import untrusted
-from resource_repair.redaction import protect_logs
+from resource_repair.redaction import protect_logs, redacted
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.validation import check_region_id
@@ -672,7 +672,9 @@ def _subject(text: str) -> str:
 
 
 def _json(document: Mapping[str, object]) -> str:
-    return json.dumps(document, ensure_ascii=True, separators=(",", ":"))
+    # Every message body is made here: masked as the log lines are (a reason may quote a
+    # server's answer, and a server may echo the token it was sent).
+    return json.dumps(redacted(document), ensure_ascii=True, separators=(",", ":"))
 
 
 def _body(document: Mapping[str, object]) -> str:

@@ -21,7 +21,8 @@ import base64
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 from urllib.parse import quote
 
 _SENSITIVE_HEADER = re.compile(
@@ -31,6 +32,7 @@ _SENSITIVE_HEADER = re.compile(
     """
 )
 MASK = "***"
+T = TypeVar("T")
 
 # How OSS echoes a request's signing in a SignatureDoesNotMatch answer (with STS keys the
 # string to sign holds the security token): as XML, or as the dict oss2 makes of it.
@@ -134,12 +136,12 @@ def _masked_echo(match: re.Match[str]) -> str:
 
 def _encoded_forms(secret: str) -> set[str]:
     """Regular expressions for ``secret`` as it may appear in a line."""
-    forms = {re.escape(secret)}
     # SDKs quote the signed URL in their errors: a token there is percent-encoded, and in a
-    # string to sign that a server echoes back, encoded twice. Either case of hex digits.
-    once = quote(secret, safe="")
-    for quoted in (once, quote(once, safe="")):
-        forms.add(re.sub(r"%([0-9A-F]{2})", r"%(?i:\1)", re.escape(quoted)))
+    # string to sign that a server echoes back, encoded twice; encoders differ in what they
+    # leave alone ("/" in a path, "=" ...), and JSON writers escape "/" as "\/" or any
+    # character as "\u00XX". So each character that is not a letter or digit may appear in
+    # any of those forms, independently of the others; hex digits in either case.
+    forms = {"".join(_character_forms(character) for character in secret)}
     raw = secret.encode()
     # Hex as OSS writes StringToSignBytes ("43 41 49 53"), or run together; either case.
     forms.add("(?i:" + "[ :]?".join(f"{byte:02x}" for byte in raw) + ")")
@@ -148,6 +150,30 @@ def _encoded_forms(secret: str) -> set[str]:
         for offset in range(3):
             forms.add(re.escape(_base64_core(encode, raw, offset)))
     return forms
+
+
+def _character_forms(character: str) -> str:
+    """A regular expression for one character of a secret, as it may be escaped."""
+    if character.isascii() and character.isalnum():
+        return character
+    forms = [re.escape(character)]
+    encoded = quote(character, safe="")
+    if encoded != character:
+        forms += [_any_case(encoded), _any_case(quote(encoded, safe=""))]
+    if character == "/":
+        forms.append(r"\\/")
+    forms.append("".join(rf"\\u(?i:{unit:04x})" for unit in _utf16_units(character)))
+    return "(?:" + "|".join(forms) + ")"
+
+
+def _any_case(percent_encoded: str) -> str:
+    return re.sub(r"%([0-9A-F]{2})", r"%(?i:\1)", re.escape(percent_encoded))
+
+
+def _utf16_units(character: str) -> list[int]:
+    """The UTF-16 code units JSON's \\u escapes write for ``character``."""
+    data = character.encode("utf-16-be")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
 def _base64_core(encode: Callable[[bytes], bytes], raw: bytes, offset: int) -> str:
@@ -171,3 +197,16 @@ def protect_logs(secrets: Iterable[str] = ()) -> SecretRedactor:
         if _REDACTOR not in logger.filters:
             logger.addFilter(_REDACTOR)
     return _REDACTOR
+
+
+def redacted(value: T) -> T:
+    """``value`` (a text, or a document of them) with every secret the logs mask masked,
+    for what leaves by another way than a log line: a returned result, an SMQ message.
+    A reason may quote an answer of a server, and a server may echo what it was sent."""
+    if isinstance(value, str):
+        return _REDACTOR.redact(value)  # type: ignore[return-value]
+    if isinstance(value, Mapping):
+        return {key: redacted(item) for key, item in value.items()}  # type: ignore[return-value]
+    if isinstance(value, (list, tuple)):
+        return type(value)(redacted(item) for item in value)
+    return value

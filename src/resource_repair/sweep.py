@@ -46,7 +46,7 @@ from resource_repair.logtext import untrusted, untrusted_traceback
 from resource_repair.member_access import worst_case_seconds
 from resource_repair.message import NonComplianceEvent
 from resource_repair.notify import Notified, Notifier, NotifySettings
-from resource_repair.redaction import protect_logs
+from resource_repair.redaction import protect_logs, redacted
 from resource_repair.remediation import remediate_event
 from resource_repair.remediators.registry import dispatch
 from resource_repair.report import Outcome, Report
@@ -590,4 +590,4 @@ def _finish(result: dict[str, Any], fc_request_id: str | None, started: float) -
         logging.WARNING if result["status"] == "fail" or not result["complete"] else logging.INFO
     )
     audit_logger.log(level, json.dumps(line, ensure_ascii=True))
-    return json.dumps(result, ensure_ascii=True)
+    return json.dumps(redacted(result), ensure_ascii=True)

@@ -1,0 +1,61 @@
+"""Red-team findings: a secret must not leave in any output, in any encoding."""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import quote
+
+import pytest
+
+from resource_repair.redaction import SecretRedactor
+from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend
+from resource_repair.testing.mns import MnsBackend, fake_mns_server
+from tests.conftest import BUCKET, REGION, Invoke, load_event
+
+TOKEN = "CAIS8gF1q6Ft5B2yfSjIr5bSEcDFr+Vx1oWfYnD/kjXd9SfE+/x3Tx=="
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        quote(TOKEN),  # urllib's default keeps "/": RFC 3986 path encoding
+        quote(TOKEN, safe="=/"),
+        quote(quote(TOKEN)),  # twice, "/" kept each time
+        TOKEN.replace("/", "\\/"),  # JSON as Java, PHP and Alibaba's SDKs write it
+        TOKEN.replace("+", "\\u002b").replace("/", "\\u002F"),  # JSON \u escapes
+    ],
+)
+def test_a_token_partly_escaped_is_masked(shown: str) -> None:
+    redactor = SecretRedactor()
+    redactor.remember([TOKEN])
+    redacted = redactor.redact(f"answer: {shown}.")
+    assert shown not in redacted
+    assert redacted == "answer: ***."
+
+
+def test_an_error_answer_that_echoes_the_token_reaches_no_output(
+    fake_oss: OssBackend,
+    invoke: Invoke,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Whatever a server puts in its error message becomes the reason: the returned result
+    # (which FC hands to an async destination), the SMQ notification and the audit line.
+    token = DEFAULT_CREDENTIALS.security_token
+    backend = MnsBackend()
+    backend.create_topic("repair-failures")
+    fake_oss.create_bucket(BUCKET, REGION, "public-read")
+    fake_oss.fail_next(
+        5, status=403, code="AccessDenied", message=f"The security token {token} is not allowed."
+    )
+    caplog.set_level(logging.DEBUG)
+    with fake_mns_server(backend) as server:
+        monkeypatch.setenv("failureTopic", "repair-failures")
+        monkeypatch.setenv("mnsEndpointOverride", server.url)
+        result = invoke(load_event("noncompliance-oss-plain.json"))
+        backend.release()
+    assert result["status"] == "fail"
+    [message] = backend.messages("repair-failures")
+    for output in (json.dumps(result), message.body, caplog.text):
+        assert token not in output
