@@ -162,7 +162,56 @@ def tracking_adapter(adapters: ModuleType, connectionpool: ModuleType) -> type:
                 # be swapped.
                 self.poolmanager.pool_classes_by_scheme = {"http": plain, "https": tls}
 
+            def build_response(self: Any, req: Any, resp: Any) -> Any:
+                response = adapters.HTTPAdapter.build_response(self, req, resp)
+                response.raw = _BoundedBody(response.raw)
+                return response
+
             _adapters[key] = type(
-                "TrackingAdapter", (adapters.HTTPAdapter,), {"init_poolmanager": init_poolmanager}
+                "TrackingAdapter",
+                (adapters.HTTPAdapter,),
+                {"init_poolmanager": init_poolmanager, "build_response": build_response},
             )
         return _adapters[key]
+
+
+# The most of an answer's body a call reads. OSS's bucket answers are a few KB, Config's
+# pages some hundreds; a server that sends without end (an endless chunked body, or a
+# compressed one that inflates) would otherwise fill the function's memory long before the
+# call's time runs out: a gigabyte in five seconds on loopback, and FC then kills the
+# instance with its audit line unwritten.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+
+
+class AnswerTooLargeError(OSError):
+    """An answer's body went past MAX_ANSWER_BYTES: a broken connection, to its callers."""
+
+
+class _BoundedBody:
+    """A urllib3 response whose body (as decoded) is read up to MAX_ANSWER_BYTES, then
+    AnswerTooLargeError; everything else is the response's own."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._read = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def _count(self, data: bytes) -> bytes:
+        self._read += len(data)
+        if self._read > MAX_ANSWER_BYTES:
+            self._raw.close()
+            raise AnswerTooLargeError(
+                f"the answer is larger than {MAX_ANSWER_BYTES} bytes: not read further"
+            )
+        return data
+
+    def stream(self, amt: int | None = 2**16, decode_content: bool | None = None) -> Any:
+        for chunk in self._raw.stream(amt, decode_content=decode_content):
+            yield self._count(chunk)
+
+    def read(self, amt: int | None = None, *args: Any, **kwargs: Any) -> bytes:
+        if amt is None or amt > MAX_ANSWER_BYTES + 1:
+            amt = MAX_ANSWER_BYTES + 1
+        return self._count(self._raw.read(amt, *args, **kwargs))
