@@ -10,7 +10,11 @@ from collections.abc import Mapping
 import pytest
 
 import index
+from resource_repair.credentials import Credentials
 from resource_repair.errors import TransientOssError
+from resource_repair.notify import Notified, Notifier
+from resource_repair.report import Outcome, Report
+from resource_repair.retry import Deadline
 from resource_repair.testing import fc_context
 from resource_repair.testing.hostile_http import Answer, Delivery, HostileHttpServer
 from resource_repair.testing.http_server import Responder
@@ -24,7 +28,7 @@ CHUNK = b"%x\r\n%s\r\n" % (64 * 1024, b"x" * 64 * 1024)
 @dataclasses.dataclass
 class Flood:
     """A 200 with a chunked body that never ends (up to OFFERED), sent as fast as the
-    client reads it; ``sent`` counts the body's bytes the client took."""
+    client reads it; ``sent`` counts the most body bytes one client took."""
 
     sent: int = 0
 
@@ -38,8 +42,10 @@ class Flood:
         assert answer is not None
         if not out.send(answer.head):
             return False
-        while self.sent < OFFERED and out.send(CHUNK):
-            self.sent += len(CHUNK)
+        sent = 0
+        while sent < OFFERED and out.send(CHUNK):
+            sent += len(CHUNK)
+            self.sent = max(self.sent, sent)
         return False
 
 
@@ -62,3 +68,15 @@ def test_an_endless_answer_is_not_read_into_memory(
         json.loads(r.getMessage()) for r in caplog.records if r.name == "resource_repair.audit"
     ]
     assert line["will_retry"] is True
+
+
+def test_an_endless_smq_answer_is_not_read_into_memory() -> None:
+    # The MNS SDK reads the whole answer with http.client, as oss2 does with requests.
+    flood = Flood()
+    keys = Credentials("STS.flood-key-id", "flood-secret-0000", "flood-token-0000")
+    with HostileHttpServer(lambda *_: (500, {}, b""), [], flood, misbehave_for=30) as server:
+        environ = {"failureTopic": "repair-failures", "mnsEndpointOverride": server.url}
+        notifier = Notifier.from_env(environ, keys, "cn-hangzhou", "1234567890123456")
+        sent = notifier.report_outcome(Report(Outcome.FAILED, "x", bucket="b"), "r", Deadline(10))
+    assert sent is Notified.UNDELIVERED
+    assert flood.sent < 32 * 1024 * 1024

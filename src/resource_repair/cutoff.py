@@ -187,6 +187,33 @@ class AnswerTooLargeError(OSError):
     """An answer's body went past MAX_ANSWER_BYTES: a broken connection, to its callers."""
 
 
+def bounded_response_class() -> type:
+    """An ``http.client.HTTPResponse`` whose whole-body read stops past MAX_ANSWER_BYTES
+    (AnswerTooLargeError), for clients on http.client directly (the MNS SDK): set it as
+    the connection's ``response_class``."""
+    global _bounded_response
+    if _bounded_response is None:
+        import http.client
+
+        class BoundedResponse(http.client.HTTPResponse):
+            def read(self, amt: int | None = None) -> bytes:
+                if amt is not None:
+                    return super().read(amt)
+                data = super().read(MAX_ANSWER_BYTES + 1)
+                if len(data) > MAX_ANSWER_BYTES:
+                    self.close()
+                    raise AnswerTooLargeError(
+                        f"the answer is larger than {MAX_ANSWER_BYTES} bytes: not read further"
+                    )
+                return data
+
+        _bounded_response = BoundedResponse
+    return _bounded_response
+
+
+_bounded_response: type | None = None
+
+
 class _BoundedBody:
     """A urllib3 response whose body (as decoded) is read up to MAX_ANSWER_BYTES, then
     AnswerTooLargeError; everything else is the response's own."""

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from resource_repair.audit import audit_record
 from resource_repair.credentials import Credentials, resolve_credentials
-from resource_repair.cutoff import CallTimedOutError, run_within
+from resource_repair.cutoff import CallTimedOutError, bounded_response_class, run_within
 from resource_repair.errors import (
     ConfigurationError,
     InvalidEventError,
@@ -485,6 +485,7 @@ def _publish_once(
     client.set_keep_alive(False)
     client.set_connection_timeout(timeout)  # plain HTTP: rebuilds the connection with it
     client.http.conn.timeout = timeout  # HTTPS: HTTPSConnection.connect reads this one
+    client.http.conn.response_class = bounded_response_class()  # never an endless body
     direct_mail = None
     if settings.mail_sender:
         direct_mail = topic_module.DirectMailInfo(

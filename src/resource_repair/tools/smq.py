@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from resource_repair.credentials import Credentials
-from resource_repair.cutoff import CallTimedOutError, run_within
+from resource_repair.cutoff import CallTimedOutError, bounded_response_class, run_within
 from resource_repair.errors import ResourceRepairError
 from resource_repair.redaction import protect_logs
 from resource_repair.rpc import network_reason
@@ -99,6 +99,7 @@ class Smq:
         client.set_keep_alive(False)
         client.set_connection_timeout(_SECONDS)
         client.http.conn.timeout = _SECONDS
+        client.http.conn.response_class = bounded_response_class()  # never an endless body
         try:
             return run_within(
                 _SECONDS + 1, lambda: send(account), operation, holds=client.http.conn
