@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from resource_repair.cli import main
 from resource_repair.redaction import SecretRedactor
-from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend
+from resource_repair.testing import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_CREDENTIALS,
+    OssBackend,
+    fc_environment,
+    mock_oss,
+)
+from resource_repair.testing.config import mock_config_api
 from resource_repair.testing.mns import MnsBackend, fake_mns_server
-from tests.conftest import BUCKET, REGION, Invoke, load_event
+from tests.conftest import BUCKET, REGION, RULE_NAME, Invoke, load_event
+
+TEMPLATE = str(Path(__file__).parent.parent / "template.yml")
 
 TOKEN = "CAIS8gF1q6Ft5B2yfSjIr5bSEcDFr+Vx1oWfYnD/kjXd9SfE+/x3Tx=="
 
@@ -58,4 +69,28 @@ def test_an_error_answer_that_echoes_the_token_reaches_no_output(
     assert result["status"] == "fail"
     [message] = backend.messages("repair-failures")
     for output in (json.dumps(result), message.body, caplog.text):
+        assert token not in output
+
+
+def test_backfill_writes_no_token_a_server_echoed_to_its_report_or_stderr(
+    capsys: pytest.CaptureFixture[str],
+    function_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    waits: list[float],
+    tmp_path: Path,
+) -> None:
+    token = DEFAULT_CREDENTIALS.security_token
+    for key, value in fc_environment().items():
+        monkeypatch.setenv(key, value)
+    report = tmp_path / "report.jsonl"
+    with mock_config_api() as config, mock_oss() as oss:
+        rule = config.add_rule(RULE_NAME)
+        oss.create_bucket("pub-0001", REGION, "public-read")
+        config.add_results(rule, ["pub-0001"], REGION)
+        oss.fail_next(5, status=403, code="AccessDenied", message=f"token {token} refused")
+        main(["backfill", "-t", TEMPLATE, "--account-id", DEFAULT_ACCOUNT_ID,
+              "--rule-id", rule.rule_id, "--report", str(report)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert "AccessDenied" in report.read_text()
+    for output in (report.read_text(), captured.out, captured.err):
         assert token not in output

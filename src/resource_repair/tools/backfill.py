@@ -22,6 +22,7 @@ from resource_repair.config_api import ConfigClient
 from resource_repair.credentials import Credentials
 from resource_repair.errors import ConfigurationError, ResourceRepairError
 from resource_repair.message import NonComplianceEvent
+from resource_repair.redaction import redacted
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
 from resource_repair.settings import Settings
@@ -136,7 +137,8 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
                 if result.outcome.value in _UNEXAMINED:
                     _count_reason(reasons, result)
                 if report is not None:
-                    report.write(json.dumps(audit_record(result, None, form="backfill")) + "\n")
+                    record = redacted(audit_record(result, None, form="backfill"))
+                    report.write(json.dumps(record) + "\n")
         return counts
 
     with _report_file(plan.report_path) as report:
@@ -217,7 +219,7 @@ def _print_reasons(
         )
     print("most frequent reasons:", file=err)
     for reason, count in reasons.most_common(_REASONS_SHOWN):
-        print(f"{count:>8}  {reason}", file=err)
+        print(f"{count:>8}  {redacted(reason)}", file=err)
 
 
 @contextlib.contextmanager

@@ -150,12 +150,14 @@ def _without_real_notifications(environment: Mapping[str, str], err: TextIO) -> 
 
 def _invoke(event: bytes, context: object, env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     from resource_repair.handler import handle
+    from resource_repair.redaction import redacted
 
     with _environment(env):
         try:
             result = handle(event, context)
         except TransientOssError as exc:
-            print(f"handler raised {type(exc).__name__}: {exc}; FC would retry", file=err)
+            shown = redacted(str(exc))  # as the handler's result and log lines are
+            print(f"handler raised {type(exc).__name__}: {shown}; FC would retry", file=err)
             return 1
     print(result, file=out)
     return 0 if json.loads(result)["status"] == "success" else 1
