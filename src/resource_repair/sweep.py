@@ -216,7 +216,7 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
     # Refused before any request: what started it, and whether one bucket can fit at all.
     refused = sweep_trigger.refusal(event) or time_problem(settings, timeout)
     if refused is not None:
-        logger.warning("sweep refused: %s", refused)
+        logger.warning("sweep refused: %s", untrusted(refused))  # shows the event's keys
         result = _summary(refused, collections.Counter(), [], complete=False, failed=True)
     elif not settings.rule_references:
         logger.warning("%s is not set, so no rule is swept", RULE_REFERENCES)
