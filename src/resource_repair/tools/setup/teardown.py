@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 
+from resource_repair.tools.doctor.delivery import same_topic_arn
 from resource_repair.tools.doctor.findings import CheckError
 from resource_repair.tools.setup.delivery import channels
 from resource_repair.tools.setup.marks import channel_is_marked, rule_is_marked
@@ -41,8 +42,14 @@ def _channels(setup: Setup) -> list[Step]:
     except CheckError as exc:
         return [Step(FAIL, "delivery", str(exc), fix=_FIX)]
     steps = []
+    # Setup's own channel to this deployment's topic only: another deployment in the
+    # account (another template, region or topic) has a channel marked the same way, and
+    # its function would stop hearing of public buckets.
+    arn = setup.topic_arn(setup.request.topic)
     for channel in found:
-        if not channel_is_marked(channel):
+        if not channel_is_marked(channel) or not same_topic_arn(
+            channel.get("DeliveryChannelTargetArn"), arn
+        ):
             continue
         channel_id = str(channel.get("DeliveryChannelId"))
         steps.append(
@@ -98,8 +105,12 @@ def _delete_rule(setup: Setup, rule_id: str) -> str | None:
 def _topics(setup: Setup) -> list[Step]:
     record = setup.record
     steps: list[Step] = []
-    subscribed = {t for t in setup.request.topics() if record.subscriptions(t)}
-    for topic in dict.fromkeys([*record.topics(), *sorted(subscribed)]):
+    # This template's topics only: the record, beside the template, may also hold those of
+    # another template in the same folder (template.yml and template.fc3.yml, or a stage's).
+    wanted = setup.request.topics()
+    made = [topic for topic in record.topics() if topic in wanted]
+    subscribed = {t for t in wanted if record.subscriptions(t)}
+    for topic in dict.fromkeys([*made, *sorted(subscribed)]):
         ours = record.subscriptions(topic)
         try:
             present = setup.smq.subscriptions(topic)
