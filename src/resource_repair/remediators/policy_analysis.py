@@ -268,6 +268,12 @@ def _lists_someone(key: str, items: list[Any]) -> bool:
     v4: list[ipaddress.IPv4Network] = []
     v6: list[ipaddress.IPv6Network] = []
     for item in items:
+        address, slash, prefix = item.strip().partition("/")
+        if "%" in address or (slash and not (prefix.isascii() and prefix.isdigit())):
+            # Python also reads a netmask or hostmask after the slash ("/0.255.255.255" is
+            # a /8 to it) and a zone ("fe80::1%eth0"); OSS documents addresses and CIDR
+            # prefixes only, and may read those as anything, "everyone" included.
+            return False
         try:
             network = ipaddress.ip_network(item.strip(), strict=False)
         except ValueError:
