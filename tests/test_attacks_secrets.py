@@ -94,3 +94,18 @@ def test_backfill_writes_no_token_a_server_echoed_to_its_report_or_stderr(
     assert "AccessDenied" in report.read_text()
     for output in (report.read_text(), captured.out, captured.err):
         assert token not in output
+
+
+def test_restore_prints_no_token_a_server_echoed(fake_oss: OssBackend, tmp_path: Path) -> None:
+    from tests.test_restore import CREATED, record, run_restore, write_records
+
+    token = DEFAULT_CREDENTIALS.security_token
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    fake_oss.fail_next(
+        5, operation="PutBucketAcl", status=403, code="AccessDenied", message=f"{token} refused"
+    )
+    path = write_records(tmp_path / "report.jsonl", record())
+    code, output = run_restore(path, apply=True)
+    assert code == 1
+    assert "AccessDenied" in output
+    assert token not in output

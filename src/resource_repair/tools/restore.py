@@ -34,6 +34,7 @@ from resource_repair.errors import (
     InvalidEventError,
     OssCallError,
 )
+from resource_repair.redaction import redacted
 from resource_repair.remediator import BucketState
 from resource_repair.remediators.policy_analysis import same_meaning
 from resource_repair.retry import Deadline, RetryPolicy
@@ -249,7 +250,8 @@ def restore(
             )
             outcome, reason = restore_bucket(client, changes, apply=apply, deadline=deadline)
         counts[outcome] += 1
-        print(f"{changes.bucket} ({changes.region}): {outcome}: {reason}", file=out)
+        # A reason may quote OSS's answer, masked as the log lines are.
+        print(f"{changes.bucket} ({changes.region}): {outcome}: {redacted(reason)}", file=out)
         for earlier in changes.earlier:
             print(f"  {earlier}", file=out)
     print(f"{'outcome':<20}{'buckets':>8}", file=out)
