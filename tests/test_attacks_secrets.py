@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,10 +20,12 @@ from resource_repair.testing import (
     mock_oss,
 )
 from resource_repair.testing.config import mock_config_api
+from resource_repair.testing.hostile_http import HostileHttpServer
 from resource_repair.testing.mns import MnsBackend, fake_mns_server
 from tests.conftest import BUCKET, REGION, RULE_NAME, Invoke, load_event
 
 TEMPLATE = str(Path(__file__).parent.parent / "template.yml")
+EVENTS = Path(__file__).parent / "events"
 
 TOKEN = "CAIS8gF1q6Ft5B2yfSjIr5bSEcDFr+Vx1oWfYnD/kjXd9SfE+/x3Tx=="
 
@@ -109,3 +112,31 @@ def test_restore_prints_no_token_a_server_echoed(fake_oss: OssBackend, tmp_path:
     assert code == 1
     assert "AccessDenied" in output
     assert token not in output
+
+
+def test_invoke_prints_no_token_a_server_echoed_when_the_delivery_is_handed_back(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, waits: list[float]
+) -> None:
+    # A server that answers every request with 503 and the token it was sent: the handler
+    # hands the delivery back to FC, and `invoke` prints why.
+    token = DEFAULT_CREDENTIALS.security_token
+    for key, value in fc_environment().items():
+        monkeypatch.setenv(key, value)
+
+    def echo(
+        method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        sent = {k.lower(): v for k, v in headers.items()}.get("x-oss-security-token", "")
+        error = f"<Error><Code>ServiceUnavailable</Code><Message>{sent}</Message></Error>"
+        return 503, {"Content-Type": "application/xml"}, error.encode()
+
+    with HostileHttpServer(echo) as server:
+        code = main(
+            ["invoke", "-t", TEMPLATE, "-f", str(EVENTS / "noncompliance-oss-plain.json"),
+             "--oss", "real", "--env", f"ossEndpointOverride={server.url}",
+             "--env", "ossMaxAttempts=1", "--env", "dryRun=false"]
+        )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "FC would retry" in captured.err
+    assert token not in captured.out + captured.err
