@@ -212,5 +212,5 @@ def redacted(value: T) -> T:
     if isinstance(value, Mapping):
         return {key: redacted(item) for key, item in value.items()}  # type: ignore[return-value]
     if isinstance(value, (list, tuple)):
-        return type(value)(redacted(item) for item in value)
+        return [redacted(item) for item in value]  # type: ignore[return-value]  # JSON: a list
     return value
