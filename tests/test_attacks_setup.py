@@ -3,7 +3,9 @@ this deployment."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +70,25 @@ def test_teardown_of_one_template_leaves_the_topics_of_another_beside_it(
     # ... and the other template's own teardown still removes them.
     assert _setup(cloud, other, "--teardown", "--apply") == 0
     assert cloud.mns.topics == {}
+
+
+def test_an_odd_config_answer_is_read_as_empty_not_a_traceback(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A TotalCount that is no number (a proxy's or a broken server's answer).
+    rules = {"ConfigRuleList": [{"ConfigRuleName": "another"}], "TotalCount": "many"}
+    from resource_repair.testing.config import mock as config_mock
+    from resource_repair.testing.config.wire import ConfigReply, handle_config_request
+
+    def odd(backend: Any, method: str, url: str, body: Any) -> ConfigReply:
+        reply = handle_config_request(backend, method, url, body)
+        if "ListConfigRules" not in f"{url}{body!r}":
+            return reply
+        document = {"RequestId": "odd-1", "ConfigRules": rules}
+        return ConfigReply(200, reply.headers, json.dumps(document).encode())
+
+    monkeypatch.setattr(config_mock, "handle_config_request", odd)
+    code = _setup(cloud, cloud.template)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Traceback" not in captured.err

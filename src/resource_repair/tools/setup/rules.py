@@ -12,6 +12,7 @@ from typing import Any
 
 from resource_repair.errors import ResourceRepairError
 from resource_repair.remediators.registry import KNOWN_IDENTIFIERS, READ_RULE
+from resource_repair.tools.doctor.answers import as_int
 from resource_repair.tools.doctor.delivery import BUCKET_TYPE, covers_buckets
 from resource_repair.tools.doctor.findings import CheckError
 from resource_repair.tools.setup.marks import DESCRIPTION, rule_is_marked, rule_tag
@@ -133,7 +134,7 @@ def _id_by_name(setup: Setup, name: str) -> str | None:
         for item in found:
             if isinstance(item, dict) and item.get("ConfigRuleName") == name:
                 return str(item.get("ConfigRuleId"))
-        if not found or page * _PAGE >= int(listing.get("TotalCount") or 0) or page >= 50:
+        if not found or page * _PAGE >= as_int(listing.get("TotalCount")) or page >= 50:
             return None
     return None
 
