@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from resource_repair.tools.doctor.answers import as_list
 from resource_repair.tools.doctor.delivery import BUCKET_TYPE, same_topic_arn
 from resource_repair.tools.doctor.findings import CheckError
 from resource_repair.tools.setup.marks import CHANNEL_NAME, DESCRIPTION, channel_is_marked
@@ -23,7 +24,7 @@ CONDITION = json.dumps(
 
 def channels(setup: Setup) -> list[dict[str, Any]]:
     answer = setup.config_call("ListConfigDeliveryChannels", {})
-    return [c for c in answer.get("DeliveryChannels") or [] if isinstance(c, dict)]
+    return [c for c in as_list(answer.get("DeliveryChannels")) if isinstance(c, dict)]
 
 
 def plan_delivery(setup: Setup) -> list[Step]:

@@ -3,6 +3,7 @@ in place (Config delivers and evaluates through it), SMQ activated."""
 
 from __future__ import annotations
 
+from resource_repair.tools.doctor.answers import as_mapping
 from resource_repair.tools.doctor.findings import CheckError
 from resource_repair.tools.setup.plan import FAIL, FOUND, Setup, Step
 
@@ -22,7 +23,7 @@ def _config(setup: Setup) -> Step:
         answer = setup.config.call("GetConfigurationRecorder", {})
     except CheckError as exc:
         return Step(FAIL, "config", str(exc), fix=_fix(exc, "config:GetConfigurationRecorder"))
-    recorder = answer.get("ConfigurationRecorder") or {}
+    recorder = as_mapping(answer.get("ConfigurationRecorder"))
     status = str(recorder.get("ConfigurationRecorderStatus") or "")
     if status != _ACTIVE:
         return Step(

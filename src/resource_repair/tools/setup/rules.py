@@ -12,7 +12,7 @@ from typing import Any
 
 from resource_repair.errors import ResourceRepairError
 from resource_repair.remediators.registry import KNOWN_IDENTIFIERS, READ_RULE
-from resource_repair.tools.doctor.answers import as_int
+from resource_repair.tools.doctor.answers import as_int, as_list, as_mapping
 from resource_repair.tools.doctor.delivery import BUCKET_TYPE, covers_buckets
 from resource_repair.tools.doctor.findings import CheckError
 from resource_repair.tools.setup.marks import DESCRIPTION, rule_is_marked, rule_tag
@@ -129,8 +129,8 @@ def _id_by_name(setup: Setup, name: str) -> str | None:
         params: dict[str, Any] = {"PageNumber": page, "PageSize": _PAGE}
         if not setup.aggregator_id:
             params["ConfigRuleName"] = name
-        listing = setup.config_call("ListConfigRules", params).get("ConfigRules") or {}
-        found = listing.get("ConfigRuleList") or []
+        listing = as_mapping(setup.config_call("ListConfigRules", params).get("ConfigRules"))
+        found = as_list(listing.get("ConfigRuleList"))
         for item in found:
             if isinstance(item, dict) and item.get("ConfigRuleName") == name:
                 return str(item.get("ConfigRuleId"))
