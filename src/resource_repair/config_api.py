@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
 
@@ -155,8 +155,8 @@ class ConfigClient:
         page = 1
         while True:
             answer = self._call(action, {**scope, "PageNumber": page, "PageSize": PAGE_SIZE})
-            listing = answer.get("ConfigRules") or {}
-            found = listing.get("ConfigRuleList") or []
+            listing = _field(answer, "ConfigRules", dict, action)
+            found = _field(listing, "ConfigRuleList", list, action)
             new = 0
             for item in found:
                 rule = _as_rule(item)
@@ -201,9 +201,9 @@ class ConfigClient:
         fruitless = 0
         while True:
             page = self._call(action, {**params, **({"NextToken": token} if token else {})})
-            results = page.get("EvaluationResults") or {}
+            results = _field(page, "EvaluationResults", dict, action)
             new = 0
-            for item in results.get("EvaluationResultList") or []:
+            for item in _field(results, "EvaluationResultList", list, action):
                 event = _as_event(item)
                 if event is None:
                     continue
@@ -214,7 +214,8 @@ class ConfigClient:
                 new += 1
                 if not regions or event.region_id in regions:
                     yield event
-            token = results.get("NextToken") or ""  # the last page's may be absent or empty
+            # The last page's may be absent or empty.
+            token = _field(results, "NextToken", str, action)
             if not token:
                 return
             fruitless = 0 if new else fruitless + 1
@@ -262,13 +263,13 @@ class ConfigClient:
         token = ""
         for _ in range(_RESOURCE_PAGES):
             page = self._call(action, {**params, **({"NextToken": token} if token else {})})
-            results = page.get("EvaluationResults") or {}
-            for item in results.get("EvaluationResultList") or []:
+            results = _field(page, "EvaluationResults", dict, action)
+            for item in _field(results, "EvaluationResultList", list, action):
                 if isinstance(item, dict) and item.get("ComplianceType") == "NON_COMPLIANT":
                     event = _as_event(item)
                     if event is not None:
                         found.append(event)
-            token = results.get("NextToken") or ""
+            token = _field(results, "NextToken", str, action)
             if not token:
                 break
         return found
@@ -354,6 +355,23 @@ def _as_event(item: Any) -> NonComplianceEvent | None:
         )
     except (KeyError, TypeError, AttributeError):
         return None
+
+
+_T = TypeVar("_T", dict[str, Any], list[Any], str)
+
+
+def _field(document: dict[str, Any], name: str, kind: type[_T], action: str) -> _T:
+    """``document[name]``, of the type Config documents; empty when absent or empty. Any
+    other shape is ConfigApiError, which fails that listing with a reason: read as empty
+    it would be a rule with nothing to fix, and the buckets it lists would stay public
+    unreported; raised as is it would stop every rule as an internal error."""
+    value = document.get(name)
+    if value is None or value == "" or isinstance(value, kind):
+        return value or kind()
+    raise ConfigApiError(
+        f"{action}: the answer's {name} is a {type(value).__name__}, not a {kind.__name__}:"
+        " not Config's answer as documented"
+    )
 
 
 def _count(value: Any) -> int:
