@@ -269,3 +269,18 @@ def test_threads_that_log_while_others_remember_new_keys_are_never_broken() -> N
     assert errors == []
     # The first key stays masked: every set remembered since holds it too.
     assert MASK in redactor.redact("secret-0000-aaaa")
+
+
+def test_a_hub_sweeping_many_member_accounts_keeps_its_own_keys_masked() -> None:
+    # The hub's keys are remembered again before each use, between the member sessions'
+    # keys: only the sets not used for longest may be forgotten.
+    redactor = SecretRedactor()
+    hub = ["STS.hubkeyid00000000", "hub-secret-0000000000", "hub-token-000000000000"]
+    line = "signed with " + " and ".join(hub)
+    for member in range(12):
+        redactor.remember(hub)
+        redactor.remember([f"STS.member{member:02d}keyid", f"member-{member:02d}-secret-value"])
+        # The hub's workers log with its keys at any moment, not only right after a remember.
+        assert redactor.redact(line) == "signed with " + " and ".join([MASK] * 3), member
+    # The member sessions used longest ago are the ones forgotten; the latest are masked.
+    assert MASK in redactor.redact("member-11-secret-value")

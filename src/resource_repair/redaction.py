@@ -79,7 +79,9 @@ class SecretRedactor(logging.Filter):
     """Replace known secret values, in every encoding, and sensitive header values in a
     record's message and traceback."""
 
-    # Credentials rotate; the last few sets are enough, and the memory stays bounded.
+    # Credentials rotate; the few sets used most recently are enough, and the memory stays
+    # bounded. Least recently remembered goes first: a hub sweeping many member accounts
+    # remembers its own keys again before each use, which keeps them among the newest.
     _REMEMBERED_SETS = 8
 
     def __init__(self) -> None:
@@ -98,7 +100,11 @@ class SecretRedactor(logging.Filter):
         if not values:
             return
         with self._lock:
-            if values in (known for known, _ in self._secret_sets):
+            known = [entry for entry in self._secret_sets if entry[0] == values]
+            if known:
+                # Seen again: moved to the newest end, so that it is the last to be dropped.
+                others = tuple(entry for entry in self._secret_sets if entry[0] != values)
+                self._secret_sets = (*others, known[0])
                 return
             forms = {form for value in values for form in _encoded_forms(value)}
             # Longest first: a regex alternation takes the first that matches, not the longest.
