@@ -159,14 +159,30 @@ def test_restore_puts_a_members_bucket_back_through_its_role(
     # The record names the account, the role is given: still not reached, since only
     # --member-accounts lets restore write in another account.
     assert (
-        restore.restore(member_only, credentials, apply=True, out=out, member_role=MEMBER_ROLE) == 1
+        restore.restore(
+            member_only,
+            credentials,
+            caller_account=HUB,
+            apply=True,
+            out=out,
+            member_role=MEMBER_ROLE,
+        )
+        == 1
     )
     assert "--member-accounts does not list" in out.getvalue()
     assert oss.acl_of("a-bucket-0") == "private"
     out = io.StringIO()
     listed = frozenset({MEMBER_A})
     assert (
-        restore.restore(member_only, credentials, apply=True, out=out, member_accounts=listed) == 1
+        restore.restore(
+            member_only,
+            credentials,
+            caller_account=HUB,
+            apply=True,
+            out=out,
+            member_accounts=listed,
+        )
+        == 1
     )
     assert "pass --member-role" in out.getvalue()
     assert oss.acl_of("a-bucket-0") == "private"  # not reached without the role
@@ -174,7 +190,13 @@ def test_restore_puts_a_members_bucket_back_through_its_role(
     before = len(sts.assumed)
     out = io.StringIO()
     code = restore.restore(
-        changes, credentials, apply=True, out=out, member_role=MEMBER_ROLE, member_accounts=listed
+        changes,
+        credentials,
+        caller_account=HUB,
+        apply=True,
+        out=out,
+        member_role=MEMBER_ROLE,
+        member_accounts=listed,
     )
     assert code == 0, out.getvalue()
     assert oss.acl_of("a-bucket-0") == "public-read"
@@ -217,6 +239,7 @@ def test_restore_reports_a_refused_role_and_writes_nothing(
     code = restore.restore(
         changes,
         credentials,
+        caller_account=HUB,
         apply=True,
         out=out,
         member_role=MEMBER_ROLE,

@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ import pytest
 from resource_repair.audit import audit_record
 from resource_repair.credentials import Credentials
 from resource_repair.report import Outcome, Report
-from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend
-from resource_repair.testing.sts import mock_sts
+from resource_repair.testing import DEFAULT_ACCOUNT_ID, DEFAULT_CREDENTIALS, OssBackend
+from resource_repair.testing.sts import StsBackend, mock_sts
 from resource_repair.tools import restore
 from tests.conftest import BUCKET, REGION, Invoke, load_event
 
@@ -88,7 +89,10 @@ def export(audit: tuple[Path, pytest.LogCaptureFixture]) -> Path:
 
 def run_restore(path: Path, *, apply: bool, only: tuple[str, ...] = ()) -> tuple[int, str]:
     out = io.StringIO()
-    code = restore.restore(restore.read_changes(path, set(only)), CREDENTIALS, apply=apply, out=out)
+    changes = restore.read_changes(path, set(only))
+    code = restore.restore(
+        changes, CREDENTIALS, caller_account=DEFAULT_ACCOUNT_ID, apply=apply, out=out
+    )
     return code, out.getvalue()
 
 
@@ -291,17 +295,59 @@ SAMPLE_BUCKET, SAMPLE_CREATED = "config-snapshot", "2020-07-21T12:03:16.000Z"
     [("fc-log.txt", 4), ("invoke.txt", 4), ("sls-export.jsonl", 4), ("backfill-report.jsonl", 0)],
 )
 def test_each_documented_form_is_read_and_every_other_line_passed_over(
-    fake_oss: OssBackend, cli_credentials: None, sample: str, passed_over: int
+    fake_oss: OssBackend, cli_credentials: StsBackend, sample: str, passed_over: int
 ) -> None:
     fake_oss.create_bucket(SAMPLE_BUCKET, REGION, "private", creation_date=SAMPLE_CREATED)
     out, err = io.StringIO(), io.StringIO()
-    code = restore.run(cli_args("--report", str(SAMPLES / sample), "--apply"), out, err)
+    args = cli_args("--report", str(SAMPLES / sample), "-t", TEMPLATE, "--apply")
+    code = restore.run(args, out, err)
     assert (code, err.getvalue()) == (0, "")
     assert fake_oss.acl_of(SAMPLE_BUCKET) == "public-read-write"
     if passed_over:
         assert f"passed over {passed_over} line(s)" in out.getvalue()
     else:
         assert "passed over" not in out.getvalue()
+
+
+TEMPLATE = str(Path(__file__).parent.parent / "template.yml")
+
+
+@pytest.mark.parametrize(
+    ("function", "options", "restored"),
+    [
+        ("oss_repair_acl_sweep", ("-t", TEMPLATE), True),  # the template's sweep
+        ("another_function", ("-t", TEMPLATE), False),  # same service, same logstore
+        ("another_function", ("--function-name", "another_function"), True),
+        ("oss_repair_acl_trigger", ("--function-name", "another_function"), False),
+    ],
+)
+def test_a_log_service_entry_counts_only_when_one_of_the_functions_logged_it(
+    fake_oss: OssBackend,
+    cli_credentials: StsBackend,
+    tmp_path: Path,
+    function: str,
+    options: tuple[str, ...],
+    restored: bool,
+) -> None:
+    fake_oss.create_bucket(SAMPLE_BUCKET, REGION, "private", creation_date=SAMPLE_CREATED)
+    text = (SAMPLES / "sls-export.jsonl").read_text()
+    planted = text.replace('"oss_repair_acl_trigger"', json.dumps(function))
+    path = write_text(tmp_path / "sls.jsonl", planted)
+    out, err = io.StringIO(), io.StringIO()
+    code = restore.run(cli_args("--report", str(path), *options, "--apply"), out, err)
+    if restored:
+        assert (code, err.getvalue()) == (0, "")
+        assert fake_oss.acl_of(SAMPLE_BUCKET) == "public-read-write"
+    else:
+        assert code == 2
+        assert "5 of them Log Service entries of another function" in err.getvalue()
+        assert (fake_oss.calls, fake_oss.acl_of(SAMPLE_BUCKET)) == ([], "private")
+
+
+def test_without_function_names_no_log_service_entry_is_read() -> None:
+    # Any function of the service may log to the logstore: whose entries count is told.
+    with pytest.raises(restore.RestoreError, match="5 line"):
+        restore.read_report(SAMPLES / "sls-export.jsonl")
 
 
 @pytest.mark.parametrize("separator", ["\t", "   "])
@@ -326,11 +372,14 @@ def cli_args(*argv: str) -> argparse.Namespace:
 
 
 @pytest.fixture
-def cli_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def cli_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[StsBackend]:
+    """The caller's keys in the environment, and STS that says whose they are."""
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", CREDENTIALS.access_key_id)
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", CREDENTIALS.access_key_secret)
     if CREDENTIALS.security_token:
         monkeypatch.setenv("ALIBABA_CLOUD_SECURITY_TOKEN", CREDENTIALS.security_token)
+    with mock_sts() as sts:
+        yield sts
 
 
 @pytest.mark.parametrize(
@@ -462,7 +511,14 @@ def test_a_record_naming_another_account_is_refused_unless_listed(
     out = io.StringIO()
     buckets = restore.read_changes(path)
     with mock_sts() as sts:  # the role is given, and would be assumed
-        code = restore.restore(buckets, CREDENTIALS, apply=True, out=out, member_role="any-role")
+        code = restore.restore(
+            buckets,
+            CREDENTIALS,
+            caller_account=DEFAULT_ACCOUNT_ID,
+            apply=True,
+            out=out,
+            member_role="any-role",
+        )
     assert code == 1
     assert f"account {MEMBER}, which --member-accounts does not list" in out.getvalue()
     assert (sts.assumed, fake_oss.calls) == ([], [])
@@ -479,6 +535,74 @@ def test_a_record_naming_no_valid_account_is_refused_not_taken_for_the_callers(
     assert fake_oss.calls == []
 
 
+OTHER = "2222333344445555"
+
+
+def test_a_record_of_the_callers_own_is_never_restored_on_another_accounts_bucket(
+    fake_oss: OssBackend, cli_credentials: StsBackend, tmp_path: Path
+) -> None:
+    # The other account's bucket policy lets the caller in: OSS would take the write.
+    bucket = fake_oss.create_bucket(BUCKET, REGION, "private", OTHER, creation_date=CREATED)
+    bucket.shared_with.add(DEFAULT_ACCOUNT_ID)
+    path = write_records(tmp_path / "own.jsonl", record())  # no owner_account: the caller's
+    out = io.StringIO()
+    code = restore.run(cli_args("--report", str(path), "--apply"), out, io.StringIO())
+    assert code == 1
+    assert f"owned by account {OTHER}, not {DEFAULT_ACCOUNT_ID}" in out.getvalue()
+    assert fake_oss.operations() == ["GetBucketInfo"]
+    assert fake_oss.acl_of(BUCKET) == "private"
+
+
+def test_a_listed_member_accounts_record_is_never_restored_on_a_third_accounts_bucket(
+    fake_oss: OssBackend, cli_credentials: StsBackend, tmp_path: Path
+) -> None:
+    from resource_repair import member_access
+
+    member_access.SESSIONS.clear()
+    cli_credentials.add_role(MEMBER, "member-role", DEFAULT_ACCOUNT_ID)
+    cli_credentials.serve_oss(fake_oss)
+    bucket = fake_oss.create_bucket(BUCKET, REGION, "private", OTHER, creation_date=CREATED)
+    bucket.shared_with.add(MEMBER)  # a third account's policy lets the member's role in
+    path = write_records(tmp_path / "hub.jsonl", record(owner_account=MEMBER))
+    args = cli_args(
+        *("--report", str(path), "--member-role", "member-role", "--member-accounts", MEMBER),
+        "--apply",
+    )
+    out = io.StringIO()
+    try:
+        assert restore.run(args, out, out) == 1
+    finally:
+        member_access.SESSIONS.clear()
+    assert len(cli_credentials.assumed) == 1  # reached through the member's role
+    assert f"owned by account {OTHER}, not {MEMBER}" in out.getvalue()
+    assert fake_oss.operations() == ["GetBucketInfo"]
+    assert fake_oss.acl_of(BUCKET) == "private"
+
+
+def test_restore_asks_sts_whose_keys_they_are_through_a_loopback_endpoint_only(
+    fake_oss: OssBackend, cli_credentials: StsBackend, tmp_path: Path
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    path = write_records(tmp_path / "own.jsonl", record())
+    err = io.StringIO()
+    args = cli_args("--report", str(path), "--apply", "--sts-endpoint", "localhost:80@example.com")
+    assert restore.run(args, io.StringIO(), err) == 2
+    assert "--sts-endpoint 'localhost:80@example.com' must be a loopback" in err.getvalue()
+    assert (cli_credentials.calls, fake_oss.calls) == ([], [])
+
+
+def test_restore_writes_nothing_when_sts_cannot_say_whose_keys_they_are(
+    fake_oss: OssBackend, cli_credentials: StsBackend, tmp_path: Path
+) -> None:
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    path = write_records(tmp_path / "own.jsonl", record())
+    cli_credentials.credentials.clear()  # STS refuses the caller's key
+    err = io.StringIO()
+    assert restore.run(cli_args("--report", str(path), "--apply"), io.StringIO(), err) == 2
+    assert "GetCallerIdentity" in err.getvalue()
+    assert fake_oss.calls == []
+
+
 @pytest.mark.parametrize(
     ("accounts", "says"),
     [
@@ -490,7 +614,7 @@ def test_a_record_naming_no_valid_account_is_refused_not_taken_for_the_callers(
     ],
 )
 def test_member_accounts_are_ids_only(
-    tmp_path: Path, cli_credentials: None, accounts: str, says: str
+    tmp_path: Path, cli_credentials: StsBackend, accounts: str, says: str
 ) -> None:
     path = write_records(tmp_path / "r.jsonl", record())
     args = cli_args("--report", str(path), "--member-role", "r", "--member-accounts", accounts)

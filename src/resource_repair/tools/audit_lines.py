@@ -10,7 +10,10 @@ the line (audit.parse_record checks it against the record's schema):
 - ``invoke``: the audit line ``resource-repair invoke`` prints on stderr,
   ``INFO resource_repair.audit: <record>`` (tests/restore_logs/invoke.txt);
 - ``sls``: one Log Service entry as a JSON object per line, its ``message`` field holding
-  the FC log line above (tests/restore_logs/sls-export.jsonl);
+  the FC log line above (tests/restore_logs/sls-export.jsonl), and its ``functionName``
+  one of the function names restore was given (the template's event and sweep functions):
+  every function of a service may log to the same logstore, and any of them could log a
+  line that reads as an audit record;
 - ``backfill``: the record alone on the line, as ``backfill --report`` writes it
   (tests/restore_logs/backfill-report.jsonl). Only in a file without a line of the other
   forms: in a log, a line that is a bare object is a continuation of something else.
@@ -40,6 +43,8 @@ _INVOKE_LINE = re.compile(r"INFO resource_repair\.audit: (?P<record>.*)")
 SLS_FIELD = "message"
 """The Log Service field that holds FC's log line (FC's log fields: message, functionName,
 serviceName, qualifier, versionId, __topic__)."""
+SLS_FUNCTION_FIELD = "functionName"
+"""The Log Service field that names the function that logged the line."""
 
 
 @dataclasses.dataclass
@@ -47,9 +52,13 @@ class AuditLines:
     records: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     passed_over: int = 0
     """Non-blank lines that are no audit record in a documented form."""
+    other_functions: int = 0
+    """Of those, Log Service entries logged by a function restore was not given."""
 
 
-def read_audit_lines(lines: Iterable[str]) -> AuditLines:
+def read_audit_lines(lines: Iterable[str], functions: frozenset[str] = frozenset()) -> AuditLines:
+    """``functions``: the names of the functions whose Log Service entries count (none
+    count without them)."""
     found = AuditLines()
     bare: list[dict[str, Any]] = []
     in_log = False
@@ -57,7 +66,12 @@ def read_audit_lines(lines: Iterable[str]) -> AuditLines:
         line = line.rstrip("\r\n")
         if not line.strip():
             continue
-        form, text = _form(line)
+        form, text = _form(line, functions)
+        if form == "sls-other-function":
+            in_log = True
+            found.other_functions += 1
+            found.passed_over += 1
+            continue
         if form == "backfill":
             record = parse_record(text)
             if record is None:
@@ -79,14 +93,16 @@ def read_audit_lines(lines: Iterable[str]) -> AuditLines:
     return found
 
 
-def _form(line: str) -> tuple[str | None, str]:
+def _form(line: str, functions: frozenset[str]) -> tuple[str | None, str]:
     """(form, the record's text) of ``line``; form None: no documented form."""
     for form, pattern in (("fc", _FC_LINE), ("invoke", _INVOKE_LINE)):
         match = pattern.fullmatch(line)
         if match:
             return form, match["record"]
     if line.startswith("{"):
-        entry = _sls_entry(line)
+        entry, function = _sls_entry(line)
+        if entry is not None and not (isinstance(function, str) and function in functions):
+            return "sls-other-function", ""
         if entry is not None:
             match = _FC_LINE.fullmatch(entry)
             return ("sls", match["record"]) if match else ("sls", "")
@@ -94,16 +110,19 @@ def _form(line: str) -> tuple[str | None, str]:
     return None, ""
 
 
-def _sls_entry(line: str) -> str | None:
-    """The FC log line a Log Service entry holds, or None when ``line`` is no such entry."""
+def _sls_entry(line: str) -> tuple[str | None, object]:
+    """(the FC log line a Log Service entry holds, the function that logged it); the line
+    None when ``line`` is no such entry."""
     try:
         entry = json.loads(line)
     except (ValueError, RecursionError):
-        return None
+        return None, None
     if not isinstance(entry, dict) or "audit" in entry:
-        return None
+        return None, None
     message = entry.get(SLS_FIELD)
     if not isinstance(message, str):
-        return None
+        return None, None
     message = message.removesuffix("\n")
-    return None if "\n" in message or "\r" in message else message
+    if "\n" in message or "\r" in message:
+        return None, None
+    return message, entry.get(SLS_FUNCTION_FIELD)

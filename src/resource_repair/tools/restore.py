@@ -8,9 +8,12 @@ bucket is refused, and left alone, when its current state is no longer what the
 remediation left (someone changed it since, and restoring the older state would overwrite
 their change), when its creation date is not the recorded one (another bucket of the same
 name), and when the record has no creation date or time (written before they were
-recorded). Restore acts in the caller's own account, and in a member account only when
-``--member-accounts`` lists it: a record never chooses where to write. Dry run by default;
-``--apply`` writes, then reads back.
+recorded). Restore acts in the caller's own account (STS GetCallerIdentity says which),
+and in a member account only when ``--member-accounts`` lists it: a record never chooses
+where to write. Whichever it is, the bucket's owner (GetBucketInfo) must be that account: a
+bucket policy may let the caller write to another account's bucket, and a record without
+``owner_account`` never makes restore write there. Dry run by default; ``--apply`` writes,
+then reads back.
 
 Block Public Access is switched off first: while it is on, OSS refuses a public ACL or a
 policy that allows anyone, which is exactly what may have to be put back.
@@ -39,7 +42,7 @@ from resource_repair.remediator import BucketState
 from resource_repair.remediators.policy_analysis import same_meaning
 from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.settings import Settings
-from resource_repair.tools.audit_lines import read_audit_lines
+from resource_repair.tools.audit_lines import AuditLines, read_audit_lines
 from resource_repair.validation import check_bucket_name, check_region_id
 
 _PER_BUCKET_SECONDS = 60.0
@@ -148,27 +151,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " account's bucket is refused",
     )
     parser.add_argument("--profile", help="an `aliyun` CLI profile (default: ALIBABA_CLOUD_*)")
+    parser.add_argument(
+        "-t",
+        "--template",
+        metavar="PATH",
+        help="the functions whose Log Service entries are read: the template's event and"
+        " sweep functions (default: template.yml)",
+    )
+    parser.add_argument(
+        "--function-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="read Log Service entries of this function (repeat for more) instead of the"
+        " template's",
+    )
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)  # a local fake OSS
+    parser.add_argument("--sts-endpoint", help=argparse.SUPPRESS)  # a local fake STS
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """0 when every selected bucket is restored (or would be), 1 when any was refused or
     failed, 2 when the restore cannot start."""
+    from resource_repair.tools.caller import CloudServiceError, caller_identity
     from resource_repair.tools.cloud_credentials import NoCredentialsError, tool_credentials
-    from resource_repair.tools.endpoints import EndpointOptionError, loopback_url
+    from resource_repair.tools.endpoints import (
+        EndpointOptionError,
+        loopback_host_port,
+        loopback_url,
+    )
 
     try:
         endpoint = loopback_url(args.endpoint, "--endpoint")
+        sts_endpoint = loopback_host_port(args.sts_endpoint, "--sts-endpoint")
         member_role = _member_role(args.member_role)
         member_accounts = _member_accounts(args.member_accounts, member_role)
-        buckets, passed_over = read_report(args.report, set(args.bucket))
+        functions = _function_names(args.template, args.function_name)
+        buckets, passed_over = read_report(args.report, set(args.bucket), functions)
         credentials = tool_credentials(args.profile)
-    except (RestoreError, NoCredentialsError, EndpointOptionError) as exc:
-        print(f"resource-repair restore: {exc}", file=err)
+        # The caller's own account: from its credentials, never from a record.
+        caller_account = caller_identity(credentials, endpoint=sts_endpoint).account_id
+    except (RestoreError, NoCredentialsError, EndpointOptionError, CloudServiceError) as exc:
+        print(f"resource-repair restore: {redacted(str(exc))}", file=err)
         return 2
     return restore(
         buckets,
         credentials,
+        caller_account=caller_account,
         apply=args.apply,
         out=out,
         endpoint=endpoint,
@@ -196,6 +225,22 @@ def _member_accounts(value: str | None, member_role: str | None) -> frozenset[st
     return frozenset(accounts)
 
 
+def _function_names(template: str | None, given: list[str]) -> frozenset[str]:
+    """The functions whose Log Service entries restore reads: ``--function-name``, else the
+    template's event and sweep functions. Without a template (none given, none here) no
+    Log Service entry is read; the other forms carry no function name and are read."""
+    if given:
+        return frozenset(given)
+    from resource_repair.tools.template import TemplateError, function_names
+
+    try:
+        return frozenset(function_names(template or "template.yml"))
+    except TemplateError as exc:
+        if template is not None:
+            raise RestoreError(str(exc)) from None
+        return frozenset()
+
+
 def _member_role(value: str | None) -> str | None:
     if value is None:
         return None
@@ -212,6 +257,7 @@ def restore(
     buckets: Iterable[Changes],
     credentials: Credentials,
     *,
+    caller_account: str,
     apply: bool,
     out: TextIO,
     endpoint: str | None = None,
@@ -221,7 +267,8 @@ def restore(
 ) -> int:
     """``member_role``: a bucket whose audit line names a member account listed in
     ``member_accounts`` is reached through that account's role, as the hub function
-    reached it; any other member account's bucket is refused."""
+    reached it; any other member account's bucket is refused. ``caller_account``: the
+    account ``credentials`` belong to, where a record without a member account acts."""
     from resource_repair.oss_client import BucketClient, oss_endpoint
 
     if passed_over:
@@ -248,7 +295,13 @@ def restore(
                 _REQUEST_TIMEOUT,
                 deadline=deadline,
             )
-            outcome, reason = restore_bucket(client, changes, apply=apply, deadline=deadline)
+            outcome, reason = restore_bucket(
+                client,
+                changes,
+                apply=apply,
+                deadline=deadline,
+                account=changes.account or caller_account,
+            )
         counts[outcome] += 1
         # A reason may quote OSS's answer, masked as the log lines are.
         print(f"{changes.bucket} ({changes.region}): {outcome}: {redacted(reason)}", file=out)
@@ -305,15 +358,18 @@ def _credentials_for(
 
 
 def restore_bucket(
-    client: RestoreApi, changes: Changes, *, apply: bool, deadline: Deadline
+    client: RestoreApi, changes: Changes, *, apply: bool, deadline: Deadline, account: str
 ) -> tuple[str, str]:
-    """(outcome, reason) for one bucket: check everything, then write, then read back."""
+    """(outcome, reason) for one bucket: check everything, then write, then read back.
+    ``account``: the account restore acts in, which must own the bucket."""
     if changes.empty():
         return Outcome.NOTHING_TO_RESTORE, "the audit lines record no change to it"
     retry = RetryPolicy(max_attempts=3, request_timeout=_REQUEST_TIMEOUT)
     try:
         # GetBucketInfo first, always: PutBucketAcl would create a missing bucket.
         state = retry.call(client.get_state, deadline)
+        if state.owner_id != account:
+            return Outcome.REFUSED, _not_owner(state.owner_id, account)
         if state.creation_date != changes.created:
             return (
                 Outcome.REFUSED,
@@ -346,6 +402,15 @@ def restore_bucket(
     if wrong:
         return Outcome.FAILED, f"written, but reads back different: {'; '.join(wrong)}"
     return Outcome.RESTORED, ", then ".join(_past(step) for step in plan)
+
+
+def _not_owner(owner: str, account: str) -> str:
+    # A bucket policy can let the caller (or a member's role) write to another account's
+    # bucket; restore writes only to buckets of the account it acts in.
+    return (
+        f"the bucket is owned by account {_shown(owner) if owner else '(none named)'}, not"
+        f" {account}, the account restore acts in: not touched"
+    )
 
 
 def _drift(
@@ -406,18 +471,21 @@ def read_changes(path: Path, only: set[str] | None = None) -> list[Changes]:
     return read_report(path, only)[0]
 
 
-def read_report(path: Path, only: set[str] | None = None) -> tuple[list[Changes], int]:
-    """(the buckets, as read_changes, how many lines were passed over)."""
+def read_report(
+    path: Path, only: set[str] | None = None, functions: frozenset[str] = frozenset()
+) -> tuple[list[Changes], int]:
+    """(the buckets, as read_changes, how many lines were passed over). ``functions``: the
+    functions whose Log Service entries are read (audit_lines)."""
     try:
         handle = path.open(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise RestoreError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
-        found = read_audit_lines(handle)
+        found = read_audit_lines(handle, functions)
     if not found.records:
         raise RestoreError(
             f"{path} holds no resource_repair audit record in a form restore reads"
-            f" ({found.passed_over} line(s) passed over)"
+            f" ({found.passed_over} line(s) passed over{_other_functions(found, functions)})"
         )
     fixes: dict[tuple[str, str], list[_Fix]] = {}
     for index, record in enumerate(found.records):
@@ -430,6 +498,16 @@ def read_report(path: Path, only: set[str] | None = None) -> tuple[list[Changes]
             bucket_fixes.append(fix)
     buckets = [_changes(bucket, region, of) for (bucket, region), of in fixes.items()]
     return buckets, found.passed_over
+
+
+def _other_functions(found: AuditLines, functions: frozenset[str]) -> str:
+    if not found.other_functions:
+        return ""
+    names = ", ".join(sorted(functions)) or "none: no template here"
+    return (
+        f", {found.other_functions} of them Log Service entries of another function than"
+        f" those read ({names}; -t or --function-name)"
+    )
 
 
 # A fix that failed half-way still records what it changed (the ACL set, then Block

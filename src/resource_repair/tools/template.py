@@ -197,3 +197,32 @@ def resolve_account(value: Any, account_id: str) -> Any:
     if isinstance(value, str):
         return _ACCOUNT.sub(account_id, value)
     return value
+
+
+def function_names(path: str | Path) -> tuple[str, ...]:
+    """The names of the functions the template deploys beside its event function (first)
+    in the same service (the sweep): the functions whose logs hold audit records."""
+    template = load_template(path, accept_fc3=True)
+    document = _read(path)
+    variables = document.get("vars") or {}
+    names = [template.function]
+    if template.fc_version == 3:
+        entries = document.get("resources")
+        for entry in entries.values() if isinstance(entries, dict) else ():
+            if isinstance(entry, dict) and _is_fc3(entry.get("component")):
+                props = resolve_variables(entry.get("props"), variables)
+                if isinstance(props, dict):
+                    names.append(str(props.get("functionName") or ""))
+    else:
+        for entry in document["services"].values():
+            if isinstance(entry, dict) and entry.get("component") == "fc":
+                props = resolve_variables(entry.get("props"), variables)
+                function = props.get("function") if isinstance(props, dict) else None
+                service = props.get("service") if isinstance(props, dict) else None
+                if (
+                    isinstance(function, dict)
+                    and isinstance(service, dict)
+                    and str(service.get("name")) == template.service
+                ):
+                    names.append(str(function.get("name") or ""))
+    return tuple(dict.fromkeys(name for name in names if name))

@@ -146,6 +146,9 @@ class FakeBucket:
     policy: str | None = None
     """The bucket policy's JSON text, as PutBucketPolicy stored it; None: no policy."""
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    shared_with: set[str] = dataclasses.field(default_factory=set)
+    """Accounts a bucket policy grants the bucket's API to: their keys may call it as the
+    owner's do (the fake does not read the policy's text for this)."""
     block_public_access: bool = False
     """Bucket-level Block Public Access. While on, this fake refuses a public ACL and a
     policy that allows ``*`` (OSS refuses them too; the exact error code is this fake's
@@ -350,7 +353,9 @@ class OssBackend:
                 BucketName=name,
                 Endpoint=f"oss-{bucket.region}.aliyuncs.com",
             )
-        if bucket.owner_id != credentials.account_id:
+        if bucket.owner_id != credentials.account_id and (
+            credentials.account_id not in bucket.shared_with
+        ):
             raise access_denied("You have no right to access this bucket.", BucketName=name)
         return bucket
 
