@@ -15,7 +15,7 @@ import pytest
 from resource_repair import oss_client
 from resource_repair.credentials import Credentials
 from resource_repair.errors import PermanentOssError
-from resource_repair.testing import DEFAULT_CREDENTIALS, OssBackend
+from resource_repair.testing import DEFAULT_ACCOUNT_ID, DEFAULT_CREDENTIALS, OssBackend
 from resource_repair.tools import restore
 from tests.conftest import BUCKET, REGION, Invoke, load_event
 
@@ -134,7 +134,10 @@ def test_restore_switches_it_off_first_then_puts_the_acl_back(
     fake_oss.calls.clear()
     out = io.StringIO()
     changes = restore.read_changes(path)
-    assert restore.restore(changes, CREDENTIALS, apply=True, out=out) == 0, out.getvalue()
+    code = restore.restore(
+        changes, CREDENTIALS, caller_account=DEFAULT_ACCOUNT_ID, apply=True, out=out
+    )
+    assert code == 0, out.getvalue()
     writes = [op for op in fake_oss.operations() if op.startswith("Put")]
     # With Block Public Access on, OSS refuses a public ACL: it goes first.
     assert writes == [BPA_WRITE, "PutBucketAcl"]
