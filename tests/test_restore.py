@@ -316,6 +316,7 @@ TEMPLATE = str(Path(__file__).parent.parent / "template.yml")
     ("function", "options", "restored"),
     [
         ("oss_repair_acl_sweep", ("-t", TEMPLATE), True),  # the template's sweep
+        ("oss_repair_acl_sweep", ("-t", TEMPLATE.replace(".yml", ".fc3.yml")), True),
         ("another_function", ("-t", TEMPLATE), False),  # same service, same logstore
         ("another_function", ("--function-name", "another_function"), True),
         ("oss_repair_acl_trigger", ("--function-name", "another_function"), False),
