@@ -1,6 +1,11 @@
 """The mutants: each a realistic one-line bug in the safety code, and the tests that must
 notice it. ``before`` must occur exactly once in ``path``; tests/test_mutants.py keeps the list
-in step with the code."""
+in step with the code.
+
+Each names the narrowest test files (or test ids) that should notice it, so that one mutant's
+run takes seconds. The mutants are the mistakes a person editing this code could make: a
+condition turned around, a case forgotten, a bound left out, a registration dropped.
+"""
 
 from __future__ import annotations
 
@@ -17,4 +22,688 @@ class Mutant:
     tests: tuple[str, ...]  # the test files (or node ids) that should notice it
 
 
-MUTANTS: tuple[Mutant, ...] = ()
+_PKG = "src/resource_repair"
+REDACTION = f"{_PKG}/redaction.py"
+MEMBER_ACCESS = f"{_PKG}/member_access.py"
+RPC = f"{_PKG}/rpc.py"
+ENDPOINTS = f"{_PKG}/tools/endpoints.py"
+NO_REDIRECTS = f"{_PKG}/tools/no_redirects.py"
+CUTOFF = f"{_PKG}/cutoff.py"
+RETRY = f"{_PKG}/retry.py"
+CONFIG_API = f"{_PKG}/config_api.py"
+OSS_CLIENT = f"{_PKG}/oss_client.py"
+SWEEP = f"{_PKG}/sweep.py"
+SWEEP_TRIGGER = f"{_PKG}/sweep_trigger.py"
+NOTIFY = f"{_PKG}/notify.py"
+POLICY_ANALYSIS = f"{_PKG}/remediators/policy_analysis.py"
+
+_REDACTION_TESTS = ("tests/test_redaction.py",)
+_HUB_TESTS = ("tests/test_hub.py",)
+_DNS_TESTS = ("tests/test_name_resolution.py",)
+_RPC_TESTS = ("tests/test_rpc.py",)
+_CONFIG_TESTS = ("tests/test_config_requests.py",)
+_SWEEP_TESTS = ("tests/test_sweep_never_silent.py", "tests/test_sweep.py")
+_NOTIFY_TESTS = ("tests/test_notify.py", "tests/test_failures_reach_someone.py")
+_POLICY_TESTS = ("tests/test_policy_analysis.py",)
+_CONFIG_TRICKLE = (
+    "tests/test_call_time_limits.py"
+    "::test_a_trickling_config_answer_ends_the_sweep_in_time_with_its_summary"
+)
+
+MUTANTS: tuple[Mutant, ...] = (
+    # -- redaction: every secret, in every encoding, on every logger -------------------------
+    Mutant(
+        "redaction-hex-spaced-only",
+        REDACTION,
+        '"(?i:" + "[ :]?".join(',
+        '"(?i:" + " ".join(',
+        "hex masked only as OSS spaces it, not run together",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "redaction-base64-aligned-only",
+        REDACTION,
+        "for offset in range(3):",
+        "for offset in range(1):",
+        "base64 masked only when the secret starts a group of three bytes",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "redaction-percent-once-only",
+        REDACTION,
+        'for quoted in (once, quote(once, safe="")):',
+        "for quoted in (once,):",
+        "a token percent-encoded twice (a string to sign echoed back) is not masked",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "redaction-percent-upper-case-only",
+        REDACTION,
+        r'r"%(?i:\1)"',
+        r'r"%\1"',
+        "percent-encoding masked in upper-case hex only",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "redaction-min-length-too-long",
+        REDACTION,
+        "_MIN_SECRET_LENGTH = 8",
+        "_MIN_SECRET_LENGTH = 40",
+        "a minimum length that only tokens reach: access key secrets (30) go unmasked",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "redaction-keeps-oldest-sets",
+        REDACTION,
+        "remembered[-self._REMEMBERED_SETS :]",
+        "remembered[: self._REMEMBERED_SETS]",
+        "the bound keeps the first credentials learned, so rotated ones are never masked",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "redaction-traceback-unmasked",
+        REDACTION,
+        "record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))",
+        "record.exc_text = logging.Formatter().formatException(record.exc_info)",
+        "a logged traceback's text is cached unredacted",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "redaction-oss2-error-dump-kept",
+        REDACTION,
+        "return False  # oss2's dump of an error answer",
+        "return True  # oss2's dump of an error answer",
+        "oss2's own line for every error answer (the signing echo in it) is let through",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "redaction-string-to-sign-bytes-forgotten",
+        REDACTION,
+        'SIGNATURE_ECHO_FIELDS = ("StringToSign", "StringToSignBytes", "SignatureProvided")',
+        'SIGNATURE_ECHO_FIELDS = ("StringToSign", "SignatureProvided")',
+        "OSS's hex echo of the string to sign is left in errors and logs",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "redaction-authorization-header-forgotten",
+        REDACTION,
+        "securitytoken|authorization|accesskeysecret",
+        "securitytoken|accesskeysecret",
+        "the Authorization header's value (key id and signature) is not masked",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "redaction-oss2-http-logger-unprotected",
+        REDACTION,
+        '    "oss2.http",\n',
+        "",
+        "oss2.http, which logs request headers at DEBUG, gets no filter",
+        _REDACTION_TESTS,
+    ),
+    # -- the secrets each component learns are registered with the log filter ---------------
+    Mutant(
+        "member-session-secrets-unregistered",
+        MEMBER_ACCESS,
+        "    protect_logs(credentials.secrets)\n    return MemberSession(",
+        "    return MemberSession(",
+        "a member account's session secret and token are not taught to the log filter",
+        _HUB_TESTS,
+    ),
+    Mutant(
+        "notify-publisher-secrets-unregistered",
+        NOTIFY,
+        "redactor = protect_logs(credentials.secrets)",
+        "redactor = protect_logs()",
+        "the publisher's credentials are not taught to the log filter",
+        ("tests/test_notify.py",),
+    ),
+    Mutant(
+        "oss-client-secrets-unregistered",
+        OSS_CLIENT,
+        "        protect_logs(credentials.secrets)\n",
+        "",
+        "the OSS client's credentials are not taught to the log filter",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
+        "rpc-client-secrets-unregistered",
+        RPC,
+        "    protect_logs(credentials.secrets)\n",
+        "",
+        "an SDK client's credentials (Config, STS) are not taught to the log filter",
+        _RPC_TESTS + _HUB_TESTS,
+    ),
+    # -- rpc: the signer is the credentials given, never the environment --------------------
+    Mutant(
+        "rpc-sdk-picks-its-own-signer",
+        RPC,
+        "    client._signer = _signer(credentials)  # AcsClient has no public way to be given one\n",
+        "",
+        "the SDK's own signer is kept: the environment's keys win, and a token is dropped",
+        _RPC_TESTS,
+    ),
+    Mutant(
+        "rpc-token-dropped",
+        RPC,
+        "    if credentials.security_token:\n",
+        "    if credentials.security_token is None:\n",
+        "STS credentials signed without their token (an empty-string-versus-None slip)",
+        _RPC_TESTS,
+    ),
+    Mutant(
+        "rpc-plain-http",
+        RPC,
+        'request.set_protocol_type("http" if http else "https")',
+        'request.set_protocol_type("http")',
+        "CommonRequest's default kept: the signature and token go in clear",
+        _RPC_TESTS,
+    ),
+    Mutant(
+        "rpc-signature-echo-first-line-only",
+        RPC,
+        'r"(?is)server string to sign.*$"',
+        'r"(?i)server string to sign.*$"',
+        "only the first line of an echoed string to sign is cut, the token on the next stays",
+        _RPC_TESTS,
+    ),
+    Mutant(
+        "rpc-send-unbounded",
+        RPC,
+        'return run_within(seconds + _GRACE, lambda: client.do_action_with_exception(request), "rpc")',
+        "return client.do_action_with_exception(request)",
+        "an SDK request bounded only by its per-read socket timeouts: a trickle holds it",
+        (_CONFIG_TRICKLE,),
+    ),
+    Mutant(
+        "rpc-eai-again-permanent",
+        RPC,
+        'r"Name or service not known|nodename nor servname|No address associated", re.IGNORECASE',
+        r'r"Name or service not known|nodename nor servname|No address associated'
+        r'|Temporary failure in name resolution", re.IGNORECASE',
+        "a passing resolver failure (EAI_AGAIN) taken for a name that does not exist",
+        _DNS_TESTS,
+    ),
+    Mutant(
+        "rpc-nonexistent-name-transient",
+        RPC,
+        "return _NO_SUCH_NAME.search(text) is not None",
+        'return "EAI_NONAME" in text',
+        "a name that does not exist retried as passing trouble (the SDK gives only the text)",
+        _DNS_TESTS,
+    ),
+    # -- the loopback validator of endpoint options -----------------------------------------
+    Mutant(
+        "endpoints-prefix-match",
+        ENDPOINTS,
+        "match = _HOST_PORT.fullmatch(value)",
+        "match = _HOST_PORT.match(value)",
+        "localhost:80@example.com passes: the host:port is matched at the start only",
+        ("tests/test_endpoint_options.py",),
+    ),
+    Mutant(
+        "endpoints-localhost-prefix",
+        ENDPOINTS,
+        'if host == "localhost":',
+        'if host.startswith("localhost"):',
+        "localhost.example.com is taken for this machine",
+        ("tests/test_endpoint_options.py",),
+    ),
+    Mutant(
+        "endpoints-127-prefix",
+        ENDPOINTS,
+        'return ipaddress.IPv4Address(host) in ipaddress.IPv4Network("127.0.0.0/8")',
+        'return host.startswith("127.")',
+        "127.example.com passes as a loopback address",
+        ("tests/test_endpoint_options.py",),
+    ),
+    Mutant(
+        "endpoints-port-zero",
+        ENDPOINTS,
+        'not 1 <= int(match["port"]) <= 65535',
+        'not 0 <= int(match["port"]) <= 65535',
+        "port 0 accepted",
+        ("tests/test_endpoint_options.py",),
+    ),
+    # -- no client follows a redirect -------------------------------------------------------
+    Mutant(
+        "no-redirects-fc2-follows",
+        NO_REDIRECTS,
+        '**{**kwargs, "allow_redirects": False}',
+        '**{**kwargs, "allow_redirects": True}',
+        "aliyun-fc2 follows a 3xx, the security token forwarded to the new host",
+        ("tests/test_fc_api_redirects.py",),
+    ),
+    Mutant(
+        "no-redirects-fc2-only-301-302",
+        NO_REDIRECTS,
+        "if 300 <= response.status_code < 400:",
+        "if response.status_code in (301, 302):",
+        "a 307 or 308 answer is taken for FC's answer",
+        ("tests/test_fc_api_redirects.py",),
+    ),
+    Mutant(
+        "no-redirects-tea-follows-one",
+        NO_REDIRECTS,
+        "session.max_redirects = 0",
+        "session.max_redirects = 1",
+        "FC 3.0's SDK follows one redirect, the token forwarded",
+        ("tests/test_fc_api_redirects.py",),
+    ),
+    Mutant(
+        "oss-client-follows-redirects",
+        OSS_CLIENT,
+        "        return None\n\n\n# An adapter",
+        "        return super().get_redirect_target(resp)\n\n\n# An adapter",
+        "oss2's session follows a 3xx, x-oss-security-token and the body forwarded",
+        ("tests/test_transport.py",),
+    ),
+    # -- cutoff: the bound kept from outside ------------------------------------------------
+    Mutant(
+        "cutoff-wait-in-milliseconds",
+        CUTOFF,
+        "if not done.wait(max(0.0, seconds)):",
+        "if not done.wait(max(0.0, seconds) * 1000):",
+        "a limit given in milliseconds: no call is ever abandoned in time",
+        (_CONFIG_TRICKLE,),
+    ),
+    Mutant(
+        "cutoff-connection-not-cut",
+        CUTOFF,
+        "            attempt.holds(connection)\n",
+        "",
+        "the pool does not say which connection a call holds: an abandoned call goes on",
+        ("tests/test_transport.py",),
+    ),
+    # -- retry: bounded, growing waits ------------------------------------------------------
+    Mutant(
+        "retry-backoff-flat",
+        RETRY,
+        "0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1))",
+        "0, min(self.max_delay, self.base_delay)",
+        "the wait does not grow with each attempt",
+        ("tests/test_retry.py",) + _CONFIG_TESTS,
+    ),
+    Mutant(
+        "retry-throttled-backoff-flat",
+        RETRY,
+        "low = self.throttled_delay * 2 ** (attempt - 1)",
+        "low = self.throttled_delay",
+        "after throttling, the wait does not grow with each attempt",
+        ("tests/test_retry.py",) + _CONFIG_TESTS,
+    ),
+    Mutant(
+        "retry-one-attempt-too-many",
+        RETRY,
+        "if attempt >= self.max_attempts:",
+        "if attempt > self.max_attempts:",
+        "an off-by-one: one attempt more than configured",
+        ("tests/test_retry.py",) + _CONFIG_TESTS,
+    ),
+    Mutant(
+        "retry-ignores-attempt-time",
+        RETRY,
+        "if deadline.remaining() < wait + self.request_timeout:",
+        "if deadline.remaining() < wait:",
+        "a retry starts that only the wait fits, not the attempt",
+        ("tests/test_retry.py",) + _CONFIG_TESTS,
+    ),
+    Mutant(
+        "retry-worst-case-without-jitter",
+        RETRY,
+        "max(2.0 * self.throttled_delay * 2.0 ** (attempt - 1), self.max_delay)",
+        "max(self.throttled_delay * 2.0 ** (attempt - 1), self.max_delay)",
+        "the worst case counts a throttled wait's low end, not its jittered high end",
+        ("tests/test_retry.py",),
+    ),
+    Mutant(
+        "retry-deadline-cut-forgotten",
+        RETRY,
+        "return max(0.0, min(timeout, self.remaining()))",
+        "return max(0.0, timeout)",
+        "an attempt is given its whole timeout, past the deadline",
+        ("tests/test_transport.py",),
+    ),
+    # -- Config: in time, throttling, pagination --------------------------------------------
+    Mutant(
+        "config-out-of-time-check-lax",
+        CONFIG_API,
+        "if deadline.remaining() < _REQUEST_SECONDS:",
+        "if deadline.remaining() <= 0:",
+        "a Config request starts that the time left cannot hold",
+        _CONFIG_TESTS,
+    ),
+    Mutant(
+        "config-bare-503-not-throttling",
+        CONFIG_API,
+        "error.throttled = status in (429, 503) or code in THROTTLING_CODES",
+        "error.throttled = code in THROTTLING_CODES",
+        "a bare 503 (no throttling code) retried at once, not after a throttling wait",
+        _CONFIG_TESTS,
+    ),
+    Mutant(
+        "config-5xx-permanent",
+        CONFIG_API,
+        "if status >= 500 or code in THROTTLING_CODES:",
+        "if code in THROTTLING_CODES:",
+        "a 5xx from Config taken for a refusal: not retried",
+        _CONFIG_TESTS + ("tests/test_backfill.py",),
+    ),
+    Mutant(
+        "config-token-loop-last-only",
+        CONFIG_API,
+        "            tokens.add(token)\n",
+        "            tokens = {token}\n",
+        "only the last NextToken is remembered: a loop A, B, A goes on",
+        ("tests/test_backfill.py",) + _SWEEP_TESTS,
+    ),
+    Mutant(
+        "config-fruitless-never-reset",
+        CONFIG_API,
+        "fruitless = 0 if new else fruitless + 1",
+        "fruitless = fruitless if new else fruitless + 1",
+        "empty pages are counted over the whole listing, not in a row",
+        ("tests/test_backfill.py",) + _SWEEP_TESTS,
+    ),
+    Mutant(
+        "config-duplicate-results-examined-twice",
+        CONFIG_API,
+        "continue  # listed on an earlier page: examined once per listing",
+        "pass  # listed on an earlier page: examined once per listing",
+        "a bucket listed on two pages is examined twice",
+        ("tests/test_backfill.py",),
+    ),
+    Mutant(
+        "config-dns-eai-again-permanent",
+        CONFIG_API,
+        "if names_no_host(exc.get_error_msg()):",
+        'if "name" in reason:',
+        "every DNS failure (EAI_AGAIN too) taken for a name that does not exist",
+        _DNS_TESTS,
+    ),
+    # -- STS (hub mode) ---------------------------------------------------------------------
+    Mutant(
+        "member-out-of-time-check-lax",
+        MEMBER_ACCESS,
+        "if deadline.remaining() < _REQUEST_SECONDS:",
+        "if deadline.remaining() <= 0:",
+        "an AssumeRole starts that the time left cannot hold",
+        _HUB_TESTS,
+    ),
+    Mutant(
+        "member-throttling-permanent",
+        MEMBER_ACCESS,
+        "if status >= 500 or status in _SLOW_DOWN_STATUSES or code in THROTTLING_CODES:",
+        "if status >= 500:",
+        "STS throttling (a 400 with Throttling.*) taken for a refusal",
+        _HUB_TESTS,
+    ),
+    Mutant(
+        "member-session-used-to-its-end",
+        MEMBER_ACCESS,
+        "return self.expires_at - now > RENEW_MARGIN",
+        "return self.expires_at > now",
+        "a cached session is used until it expires, mid-fix",
+        _HUB_TESTS,
+    ),
+    # -- OSS client -------------------------------------------------------------------------
+    Mutant(
+        "oss-every-dns-failure-permanent",
+        OSS_CLIENT,
+        "return current.errno in _NO_SUCH_HOST",
+        "return True",
+        "a passing resolver failure (EAI_AGAIN) fails the bucket for good",
+        _DNS_TESTS,
+    ),
+    Mutant(
+        "oss-503-permanent",
+        OSS_CLIENT,
+        "if status >= 500 or status == 429:",
+        "if status == 500 or status == 429:",
+        "OSS's 503 throttling (MetaOperationQpsLimitExceeded) not retried",
+        ("tests/test_retry.py", "tests/test_faults.py"),
+    ),
+    Mutant(
+        "oss-signature-echo-kept",
+        OSS_CLIENT,
+        "details.pop(name, None)",
+        "details.get(name)",
+        "the error we return keeps OSS's echo of the string to sign",
+        _REDACTION_TESTS,
+    ),
+    # -- the sweep --------------------------------------------------------------------------
+    Mutant(
+        "sweep-complete-ignores-listing",
+        SWEEP,
+        "return self.listed_all and not self.skipped and self.error is None",
+        "return not self.skipped and self.error is None",
+        "a listing stopped at the deadline counts as complete",
+        _SWEEP_TESTS,
+    ),
+    Mutant(
+        "sweep-out-of-time-listing-complete",
+        SWEEP,
+        "            except ConfigOutOfTimeError:\n                return\n",
+        "            except ConfigOutOfTimeError:\n                rule.listed_all = True\n",
+        "a listing cut by the deadline marked as listed to the end",
+        _SWEEP_TESTS,
+    ),
+    Mutant(
+        "sweep-stops-after-config-error",
+        SWEEP,
+        'logger.warning("listing rule %s failed: %s", rule.rule_id, exc)',
+        'logger.warning("listing rule %s failed: %s", rule.rule_id, exc)\n                return',
+        "one rule's Config error stops the other rules",
+        _SWEEP_TESTS,
+    ),
+    Mutant(
+        "sweep-incomplete-is-success",
+        SWEEP,
+        "failed=not complete,",
+        "failed=False,",
+        "a sweep that left buckets unreached reports success",
+        _SWEEP_TESTS,
+    ),
+    Mutant(
+        "sweep-hub-budget-without-assume-role",
+        SWEEP,
+        "budget += worst_case_seconds(settings.max_attempts)",
+        "budget += settings.oss_retry.request_timeout",
+        "hub mode's per-bucket budget counts one request for AssumeRole, not its retries",
+        _SWEEP_TESTS,
+    ),
+    Mutant(
+        "sweep-time-check-against-fc-timeout",
+        SWEEP,
+        "if budget <= available:",
+        "if budget <= timeout:",
+        "the time check compares with FC's timeout, not the time the sweep has",
+        _SWEEP_TESTS,
+    ),
+    Mutant(
+        "sweep-block-public-access-one-call",
+        SWEEP,
+        "        calls += 3\n",
+        "        calls += 1\n",
+        "Block Public Access counted as one call, not read, write and read-back",
+        _SWEEP_TESTS,
+    ),
+    Mutant(
+        "sweep-starts-bucket-without-time",
+        SWEEP,
+        "        if deadline.remaining() < budget:\n            return None",
+        "        if deadline.remaining() <= 0:\n            return None",
+        "a bucket starts that the time left cannot finish",
+        _SWEEP_TESTS,
+    ),
+    Mutant(
+        "sweep-one-fix-per-bucket",
+        SWEEP,
+        "key = (event.bucket, event.region_id, fix_of(event, settings))",
+        'key = (event.bucket, event.region_id, "")',
+        "a bucket two rules report gets only the first rule's fix",
+        _SWEEP_TESTS + ("tests/test_failures_reach_someone.py",),
+    ),
+    Mutant(
+        "sweep-trigger-either-timer-key",
+        SWEEP_TRIGGER,
+        "if all(isinstance(document.get(key), str) and document[key] for key in TIMER_KEYS):",
+        "if any(isinstance(document.get(key), str) and document[key] for key in TIMER_KEYS):",
+        "an event with only one of the timer's keys starts a sweep",
+        _SWEEP_TESTS,
+    ),
+    Mutant(
+        "sweep-trigger-any-sweep-key",
+        SWEEP_TRIGGER,
+        'if document.get("sweep") == "run":',
+        'if "sweep" in document:',
+        'any "sweep" key starts a sweep, not only {"sweep": "run"}',
+        _SWEEP_TESTS,
+    ),
+    # -- notifications: retried, and undelivered said ---------------------------------------
+    Mutant(
+        "notify-no-retries",
+        NOTIFY,
+        "    max_attempts=5, base_delay=0.4,",
+        "    max_attempts=1, base_delay=0.4,",
+        "a publication SMQ refuses once is lost",
+        _NOTIFY_TESTS,
+    ),
+    Mutant(
+        "notify-reset-not-retried",
+        NOTIFY,
+        'if kind == "MNSClientNetworkException" or isinstance(exc, OSError):',
+        'if kind == "MNSClientNetworkException":',
+        "a reset connection (OSError) taken for a refusal: not retried",
+        _NOTIFY_TESTS,
+    ),
+    Mutant(
+        "notify-budget-ignores-deadline",
+        NOTIFY,
+        "budget = Deadline(min(_TOTAL_BUDGET, deadline.remaining() - _RESERVE))",
+        "budget = Deadline(_TOTAL_BUDGET)",
+        "a publication keeps its own budget past the function's deadline",
+        _NOTIFY_TESTS,
+    ),
+    Mutant(
+        "notify-sweep-delivered-if-any",
+        NOTIFY,
+        "return _notified(all(sent) and not unheard)",
+        "return _notified(any(sent) and not unheard)",
+        "a sweep whose failure summary was not published says delivered",
+        _NOTIFY_TESTS,
+    ),
+    Mutant(
+        "notify-no-failure-topic-is-none",
+        NOTIFY,
+        "                return Notified.UNDELIVERED\n            return _notified(",
+        "                return Notified.NONE\n            return _notified(",
+        "a failure with no failureTopic reaches nobody, and the result says nothing was due",
+        _NOTIFY_TESTS,
+    ),
+    Mutant(
+        "notify-summary-names-no-bucket",
+        NOTIFY,
+        'yield {**document(head, [], buckets[:1]), "rules_not_listed": len(rules)}',
+        'yield {**document(head, [], []), "rules_not_listed": len(rules)}',
+        "the shortest sweep summary names no bucket",
+        ("tests/test_notify.py",),
+    ),
+    # -- the policy analysis fails closed ---------------------------------------------------
+    Mutant(
+        "policy-ipv4-ranges-one-by-one",
+        POLICY_ANALYSIS,
+        "narrow4 = _addresses(v4) <= 1 << (32 - _WIDEST_PREFIX[4])",
+        "narrow4 = all(n.prefixlen >= _WIDEST_PREFIX[4] for n in v4)",
+        "IPv4 ranges judged one by one: 256 /8s narrow nothing yet pass",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-ipv6-judged-as-ipv4",
+        POLICY_ANALYSIS,
+        "narrow6 = _addresses(v6) <= 1 << (128 - _WIDEST_PREFIX[6])",
+        "narrow6 = _addresses(v6) <= 1 << (128 - _WIDEST_PREFIX[4])",
+        "IPv6 held to IPv4's /8: 2000::/8 taken to narrow",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-ipv6-around-ipv4-mapped-forgotten",
+        POLICY_ANALYSIS,
+        'v4.append(ipaddress.IPv4Network("0.0.0.0/0"))',
+        "pass",
+        "an IPv6 range that holds ::ffff:0:0/96 (every IPv4 caller) taken to narrow",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-empty-condition-list-narrows",
+        POLICY_ANALYSIS,
+        "if not isinstance(key, str) or not items or not all(map(_plain, items)):",
+        "if not isinstance(key, str) or not all(map(_plain, items)):",
+        "an empty list of source addresses taken to narrow",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-empty-condition-value-narrows",
+        POLICY_ANALYSIS,
+        "return bool(value.strip())",
+        "return True",
+        "an empty string condition value taken to narrow",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-not-principal-ignored",
+        POLICY_ANALYSIS,
+        'everyone = _readings(members, "notprincipal") or any(',
+        "everyone = any(",
+        "an Allow with NotPrincipal (everyone but those) is kept",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-last-reading-only",
+        POLICY_ANALYSIS,
+        "return [value for key, value in members if isinstance(key, str) and key.lower() == name]",
+        "return [value for key, value in members if isinstance(key, str)"
+        " and key.lower() == name][-1:]",
+        "a repeated name read as json.loads reads it (the last one only)",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-allow-in-every-reading",
+        POLICY_ANALYSIS,
+        'if not any(_is(effect, "allow") for effect in _readings(members, "effect")):',
+        'if not all(_is(effect, "allow") for effect in _readings(members, "effect")):',
+        "a statement that is Allow in one reading and Deny in another is kept",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-deny-in-every-reading",
+        POLICY_ANALYSIS,
+        'any(_is(e, "deny") for e in _readings(members, "effect"))',
+        'all(_is(e, "deny") for e in _readings(members, "effect"))',
+        "a statement that is also a Deny in one reading is removed without a word",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-one-narrowing-condition-enough",
+        POLICY_ANALYSIS,
+        "return not conditions or not all(_narrowed(condition) for condition in conditions)",
+        "return not conditions or not any(_narrowed(condition) for condition in conditions)",
+        "of two Condition spellings, one that narrows is taken for the whole statement",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-repeated-operator-narrows",
+        POLICY_ANALYSIS,
+        "if not operators or _repeats(operators):",
+        "if not operators:",
+        "a condition with an operator given twice taken to narrow",
+        _POLICY_TESTS,
+    ),
+    Mutant(
+        "policy-question-mark-pattern-narrows",
+        POLICY_ANALYSIS,
+        'for c in "*?"):',
+        'for c in "*"):',
+        "a ? pattern in a source VPC or key id taken to name particular callers",
+        _POLICY_TESTS,
+    ),
+)

@@ -43,16 +43,12 @@ def planted(source: str, mutant: Mutant) -> str:
     return source.replace(mutant.before, mutant.after)
 
 
-def run_one(scratch: Path, mutant: Mutant) -> tuple[bool, float]:
-    """Whether the tests noticed the mutant, and how long they took."""
-    target = scratch / mutant.path
-    original = target.read_text(encoding="utf-8")
-    target.write_text(planted(original, mutant), encoding="utf-8")
+def run_tests(scratch: Path, tests: Sequence[str]) -> bool:
+    """Whether ``tests`` pass in the scratch copy (a run that outlasts TIMEOUT does not)."""
     env = {**os.environ, "PYTHONPATH": str(scratch / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
-    started = time.monotonic()
     try:
         completed = subprocess.run(  # noqa: S603 - our own interpreter and test files
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *mutant.tests],
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
             cwd=scratch,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -60,9 +56,19 @@ def run_one(scratch: Path, mutant: Mutant) -> tuple[bool, float]:
             timeout=TIMEOUT,
             check=False,
         )
-        noticed = completed.returncode != 0
     except subprocess.TimeoutExpired:
-        noticed = True
+        return False
+    return completed.returncode == 0
+
+
+def run_one(scratch: Path, mutant: Mutant) -> tuple[bool, float]:
+    """Whether the tests noticed the mutant, and how long they took."""
+    target = scratch / mutant.path
+    original = target.read_text(encoding="utf-8")
+    target.write_text(planted(original, mutant), encoding="utf-8")
+    started = time.monotonic()
+    try:
+        noticed = not run_tests(scratch, mutant.tests)
     finally:
         target.write_text(original, encoding="utf-8")
     return noticed, time.monotonic() - started
@@ -113,6 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     survivors = []
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         scratch = copy_tree(Path(tmp))
+        # A test that fails without any mutant would count every mutant as noticed.
+        baseline = list(dict.fromkeys(test for mutant in mutants for test in mutant.tests))
+        if baseline and not run_tests(scratch, baseline):
+            print(
+                "mutation: the named tests fail on the unmutated code; fix that first:\n  "
+                + " ".join(baseline),
+                file=sys.stderr,
+            )
+            return 2
         for mutant in mutants:
             noticed, seconds = run_one(scratch, mutant)
             total[mutant.path] += 1
