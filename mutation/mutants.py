@@ -36,6 +36,8 @@ SWEEP = f"{_PKG}/sweep.py"
 SWEEP_TRIGGER = f"{_PKG}/sweep_trigger.py"
 NOTIFY = f"{_PKG}/notify.py"
 POLICY_ANALYSIS = f"{_PKG}/remediators/policy_analysis.py"
+RESTORE = f"{_PKG}/tools/restore.py"
+AUDIT_LINES = f"{_PKG}/tools/audit_lines.py"
 
 _REDACTION_TESTS = ("tests/test_redaction.py",)
 _HUB_TESTS = ("tests/test_hub.py",)
@@ -45,6 +47,7 @@ _CONFIG_TESTS = ("tests/test_config_requests.py",)
 _SWEEP_TESTS = ("tests/test_sweep_never_silent.py", "tests/test_sweep.py")
 _NOTIFY_TESTS = ("tests/test_notify.py", "tests/test_failures_reach_someone.py")
 _POLICY_TESTS = ("tests/test_policy_analysis.py",)
+_RESTORE_TESTS = ("tests/test_restore.py",)
 _CONFIG_TRICKLE = (
     "tests/test_call_time_limits.py"
     "::test_a_trickling_config_answer_ends_the_sweep_in_time_with_its_summary"
@@ -490,8 +493,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "sweep-stops-after-config-error",
         SWEEP,
-        'logger.warning("listing rule %s failed: %s", rule.rule_id, exc)',
-        'logger.warning("listing rule %s failed: %s", rule.rule_id, exc)\n                return',
+        "                rule.error = str(exc)\n",
+        "                rule.error = str(exc)\n                return\n",
         "one rule's Config error stops the other rules",
         _SWEEP_TESTS,
     ),
@@ -705,5 +708,102 @@ MUTANTS: tuple[Mutant, ...] = (
         'for c in "*"):',
         "a ? pattern in a source VPC or key id taken to name particular callers",
         _POLICY_TESTS,
+    ),
+    # -- restore: what it reads, which fix it undoes, where it writes, and the read-back ------
+    Mutant(
+        "restore-no-read-back",
+        RESTORE,
+        "wrong = _check_restored(client, changes, retry, deadline)",
+        "wrong: list[str] = []",
+        "the write is taken for done: a write that did not stick reports restored",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "restore-acl-read-back-trusts-the-write",
+        RESTORE,
+        "acl = retry.call(client.get_state, deadline).acl",
+        "acl = changes.acl[0]",
+        "the ACL read back is the one just written, not the bucket's",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "restore-earliest-fix",
+        RESTORE,
+        "latest = max(dated, key=lambda fix: (fix.time, fix.index))",
+        "latest = min(dated, key=lambda fix: (fix.time, fix.index))",
+        "the first fix of a bucket is undone, not the latest",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "restore-latest-by-line-order",
+        RESTORE,
+        "latest = max(dated, key=lambda fix: (fix.time, fix.index))",
+        "latest = max(dated, key=lambda fix: fix.index)",
+        "the last line in the file taken for the latest fix, whatever its recorded time",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "restore-creation-date-unchecked",
+        RESTORE,
+        "if state.creation_date != changes.created:",
+        "if state.creation_date is None:",
+        "a bucket created since under the same name gets the old bucket's settings",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "restore-undated-record-accepted",
+        RESTORE,
+        "return self.time is not None and self.created is not None",
+        "return self.time is not None",
+        "a record without the bucket's creation date is put back",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "restore-no-member-accounts-means-any",
+        RESTORE,
+        "if changes.account not in member_accounts:",
+        "if member_accounts and changes.account not in member_accounts:",
+        "without --member-accounts, the record chooses the account restore writes in",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "restore-bad-account-taken-for-own",
+        RESTORE,
+        "return owner if isinstance(owner, str) else None",
+        "return owner if isinstance(owner, str) and _ACCOUNT_ID.fullmatch(owner) else None",
+        "a record naming no valid account is taken for one of the caller's own buckets",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "restore-failed-fix-not-undone",
+        RESTORE,
+        '_CHANGING = frozenset({"remediated", "failed"})',
+        '_CHANGING = frozenset({"remediated"})',
+        "a fix that changed the bucket and then failed is never undone",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "audit-lines-record-anywhere-in-a-line",
+        AUDIT_LINES,
+        "        match = pattern.fullmatch(line)\n",
+        "        match = pattern.search(line)\n",
+        "a line that only holds an audit line's text (a message's rule name) is read",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "audit-lines-bare-objects-in-a-log",
+        AUDIT_LINES,
+        "    if in_log:\n",
+        "    if False:\n",
+        "a bare JSON object in a log (another line's continuation) is taken for a record",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "audit-lines-sls-entry-any-object",
+        AUDIT_LINES,
+        'if not isinstance(entry, dict) or "audit" in entry:',
+        "if not isinstance(entry, dict):",
+        "a bare record with a message field is read as a Log Service entry",
+        _RESTORE_TESTS,
     ),
 )

@@ -1,8 +1,8 @@
 """Plant each mutant in a scratch copy of the tree and run the tests that should notice it.
 
-The working tree is never touched: ``src``, ``tests`` and ``pyproject.toml`` are copied once,
-each mutant is written into the copy and undone after its run, and the copy's ``src`` comes first
-on ``PYTHONPATH`` so that the pytest plugin and every import load the mutated code, not an
+The working tree is never touched: the files git knows of are copied once, each mutant is
+written into the copy and undone after its run, and the copy's ``src`` comes first on
+``PYTHONPATH`` so that the pytest plugin and every import load the mutated code, not an
 editable install of the clone.
 """
 
@@ -75,12 +75,20 @@ def run_one(scratch: Path, mutant: Mutant) -> tuple[bool, float]:
 
 
 def copy_tree(into: Path) -> Path:
+    """A copy of every file git knows of (tracked, or new and not ignored): the tests read
+    the templates, the README and their recorded samples, not only src and tests."""
     scratch = into / "tree"
-    scratch.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
-    for name in ("src", "tests"):
-        shutil.copytree(ROOT / name, scratch / name, ignore=ignore)
-    shutil.copy2(ROOT / "pyproject.toml", scratch / "pyproject.toml")
+    listed = subprocess.run(  # noqa: S603, S607 - git, on our own checkout
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():  # a file deleted and not yet committed is still listed
+            (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, scratch / name)
     return scratch
 
 

@@ -13,8 +13,10 @@ import pytest
 
 import index
 from resource_repair import member_access
+from resource_repair.credentials import Credentials
 from resource_repair.errors import TransientOssError
 from resource_repair.remediators.registry import required_actions
+from resource_repair.retry import Deadline
 from resource_repair.settings import Settings
 from resource_repair.testing import (
     DEFAULT_ACCOUNT_ID,
@@ -348,6 +350,36 @@ def test_no_key_of_either_account_reaches_a_debug_log(
     ):
         assert secret not in text
     assert "DoNotLog" not in text.replace(issued.access_key_id, "")
+
+
+def test_a_member_sessions_keys_are_masked_from_the_moment_sts_issues_them(
+    hub: StsBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before any OSS client is built for it: whatever an SDK logs of the session from then
+    # on (oss2 at DEBUG, OSS's echo of what it signed, in hex) shows no key.
+    session = member_access.SESSIONS.get(
+        Credentials(
+            DEFAULT_CREDENTIALS.access_key_id,
+            DEFAULT_CREDENTIALS.access_key_secret,
+            DEFAULT_CREDENTIALS.security_token,
+        ),
+        MEMBER_A,
+        MEMBER_ROLE,
+        required_actions(Settings.from_env({})),
+        function_name="oss_repair_acl_trigger",
+        deadline=Deadline(30),
+        policy=member_access.sts_policy(1),
+    )
+    (issued,) = hub.issued()
+    secrets = (issued.access_key_secret, issued.security_token)
+    assert session.credentials.secrets == secrets
+    caplog.set_level(logging.DEBUG)
+    for secret in secrets:
+        logging.getLogger("oss2.http").debug("sent %s", secret)
+        logging.getLogger("oss2.api").info("echo %s", secret.encode().hex())
+    for secret in secrets:
+        assert secret not in caplog.text
+        assert secret.encode().hex() not in caplog.text
 
 
 def test_no_assume_role_starts_that_could_outlast_the_function(

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -614,6 +615,23 @@ def test_no_secret_reaches_a_log_line_or_stdout_at_debug(
     for secret in (*SECRETS, *stranger.secrets, *wrong_secret.secrets):
         assert secret not in logged
     assert len(backend.messages(FAILURES)) == 1
+
+
+def test_the_publishers_keys_are_masked_from_its_first_message_on(
+    fake_mns: tuple[MnsBackend, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Keys no other part of the function uses (a role of the notifier's own): whatever an
+    # SDK or the retry loop logs of them from then on shows none, in clear or in hex.
+    _, url = fake_mns
+    own = Credentials("STS.PublisherKeyId", f"Pub{uuid.uuid4().hex}", f"Tok{uuid.uuid4().hex}")
+    notifier(url, credentials=own).report_outcome(ACCESS_DENIED, None, Deadline(10))
+    caplog.set_level(logging.DEBUG)
+    for secret in own.secrets:
+        logging.getLogger("resource_repair.notify").warning("refused %s", secret)
+        logging.getLogger("resource_repair.retry").warning("retry %s", secret.encode().hex())
+    for secret in own.secrets:
+        assert secret not in caplog.text
+        assert secret.encode().hex() not in caplog.text
 
 
 def test_the_sdk_is_imported_only_when_a_message_is_sent() -> None:

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import string
+import uuid
 from urllib.parse import quote, unquote
 
 import oss2
@@ -284,3 +285,28 @@ def test_a_hub_sweeping_many_member_accounts_keeps_its_own_keys_masked() -> None
         assert redactor.redact(line) == "signed with " + " and ".join([MASK] * 3), member
     # The member sessions used longest ago are the ones forgotten; the latest are masked.
     assert MASK in redactor.redact("member-11-secret-value")
+
+
+def test_the_newest_keys_are_masked_after_many_rotations() -> None:
+    # A warm instance sees its role's keys rotate, and a hub learns many member sessions:
+    # what the bound on remembered keys drops is the oldest, never the keys in use now.
+    redactor = SecretRedactor()
+    for rotation in range(3 * 8):
+        redactor.remember([f"RotatedSecret{rotation:04d}DoNotLog"])
+    assert "RotatedSecret0023DoNotLog" not in redactor.redact("key RotatedSecret0023DoNotLog")
+
+
+def test_an_oss_clients_keys_are_masked_from_the_moment_it_is_built(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # oss2 logs at DEBUG on its own loggers, and OSS echoes what it signed (the token in
+    # hex): whatever an SDK shows of the keys, no header rule alone would catch it.
+    fresh = Credentials("STS.FreshKeyId", f"Secret{uuid.uuid4().hex}", f"Tok{uuid.uuid4().hex}")
+    BucketClient(fresh, oss_endpoint(REGION, internal=False), BUCKET, 5.0, deadline=Deadline(30))
+    caplog.set_level(logging.DEBUG)
+    for secret in fresh.secrets:
+        logging.getLogger("oss2.http").debug("sent %s", secret)
+        logging.getLogger("oss2.api").info("echo %s", secret.encode().hex())
+    for secret in fresh.secrets:
+        assert secret not in caplog.text
+        assert secret.encode().hex() not in caplog.text

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import os
 import threading
-from urllib.parse import parse_qs, urlsplit
+import uuid
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -94,3 +96,19 @@ def test_a_client_signs_with_the_credentials_given_even_with_keys_in_the_environ
         identity = caller_identity(credentials, endpoint=server.url.removeprefix("http://"))
     assert identity.account_id == DEFAULT_CREDENTIALS.account_id
     assert backend.calls == [DEFAULT_CREDENTIALS.access_key_id]
+
+
+def test_an_sdk_clients_keys_are_masked_from_the_moment_it_is_built(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # aliyunsdkcore echoes a signed request's URL (the token quoted in it) in its errors,
+    # and the string to sign in a signature error: none of it shows the keys.
+    fresh = Credentials("STS.FreshKeyId", f"Secret{uuid.uuid4().hex}", f"Tok{uuid.uuid4().hex}")
+    acs_client(fresh, "cn-hangzhou")
+    caplog.set_level(logging.DEBUG)
+    for secret in fresh.secrets:
+        logging.getLogger("aliyunsdkcore").warning("signed %s", quote(secret))
+        logging.getLogger("resource_repair.config_api").warning("%s", secret.encode().hex())
+    for secret in fresh.secrets:
+        assert secret not in caplog.text
+        assert secret.encode().hex() not in caplog.text
