@@ -202,11 +202,11 @@ MUTANTS: tuple[Mutant, ...] = (
         _RPC_TESTS,
     ),
     Mutant(
-        "rpc-signature-echo-first-line-only",
+        "rpc-signature-echo-passed-on",
         RPC,
-        'r"(?is)server string to sign.*$"',
-        'r"(?i)server string to sign.*$"',
-        "only the first line of an echoed string to sign is cut, the token on the next stays",
+        'return _SIGNATURE_ECHO.sub("", str(text or "")).strip()',
+        'return str(text or "").strip()',
+        "a service's error message passed on whole: the echoed string to sign holds the token",
         _RPC_TESTS,
     ),
     Mutant(
@@ -392,12 +392,12 @@ MUTANTS: tuple[Mutant, ...] = (
         _CONFIG_TESTS + ("tests/test_backfill.py",),
     ),
     Mutant(
-        "config-token-loop-last-only",
+        "config-rule-pages-repeat-unchecked",
         CONFIG_API,
-        "            tokens.add(token)\n",
-        "            tokens = {token}\n",
-        "only the last NextToken is remembered: a loop A, B, A goes on",
-        ("tests/test_backfill.py",) + _SWEEP_TESTS,
+        "            if not new:\n                raise ConfigPaginationError(",
+        "            if not found:\n                raise ConfigPaginationError(",
+        "a rule listing whose pages repeat is followed as far as its TotalCount says",
+        _CONFIG_TESTS,
     ),
     Mutant(
         "config-fruitless-never-reset",
@@ -405,7 +405,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "fruitless = 0 if new else fruitless + 1",
         "fruitless = fruitless if new else fruitless + 1",
         "empty pages are counted over the whole listing, not in a row",
-        ("tests/test_backfill.py",) + _SWEEP_TESTS,
+        _CONFIG_TESTS,
     ),
     Mutant(
         "config-duplicate-results-examined-twice",
@@ -572,11 +572,11 @@ MUTANTS: tuple[Mutant, ...] = (
         _NOTIFY_TESTS,
     ),
     Mutant(
-        "notify-reset-not-retried",
+        "notify-network-error-not-retried",
         NOTIFY,
         'if kind == "MNSClientNetworkException" or isinstance(exc, OSError):',
-        'if kind == "MNSClientNetworkException":',
-        "a reset connection (OSError) taken for a refusal: not retried",
+        "if isinstance(exc, OSError):",
+        "the SDK's network error (it wraps every socket error) taken for a refusal",
         _NOTIFY_TESTS,
     ),
     Mutant(
@@ -799,11 +799,11 @@ MUTANTS: tuple[Mutant, ...] = (
         _RESTORE_TESTS,
     ),
     Mutant(
-        "audit-lines-sls-entry-any-object",
+        "audit-lines-any-package-logger",
         AUDIT_LINES,
-        'if not isinstance(entry, dict) or "audit" in entry:',
-        "if not isinstance(entry, dict):",
-        "a bare record with a message field is read as a Log Service entry",
+        r'_INVOKE_LINE = re.compile(r"INFO resource_repair\.audit: (?P<record>.*)")',
+        r'_INVOKE_LINE = re.compile(r"INFO resource_repair\.\w+: (?P<record>.*)")',
+        "any of the package's loggers taken for the audit logger in invoke's output",
         _RESTORE_TESTS,
     ),
 )

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 import pytest
 
 from resource_repair import config_api
-from resource_repair.config_api import ConfigClient, ConfigOutOfTimeError
+from resource_repair.config_api import ConfigClient, ConfigOutOfTimeError, ConfigPaginationError
 from resource_repair.credentials import Credentials
 from resource_repair.retry import Deadline
 from resource_repair.testing import DEFAULT_CREDENTIALS
@@ -101,3 +101,46 @@ def test_the_wait_grows_with_every_attempt(
     assert list(client.non_compliant_buckets(RULE_ID)) == []
     assert len(server.exchanges) == 5
     assert waits == longest_waits
+
+
+def results_page(buckets: list[str], token: str = "") -> tuple[int, bytes]:
+    """One page of ListConfigRuleEvaluationResults: ``buckets`` NON_COMPLIANT, then ``token``."""
+    listed = [
+        {
+            "EvaluationResultIdentifier": {
+                "EvaluationResultQualifier": {
+                    "ResourceId": bucket,
+                    "RegionId": "ap-southeast-1",
+                    "ResourceType": "ACS::OSS::Bucket",
+                    "ConfigRuleId": RULE_ID,
+                }
+            }
+        }
+        for bucket in buckets
+    ]
+    page = {"EvaluationResultList": listed, "NextToken": token}
+    return 200, json.dumps({"RequestId": "r-page", "EvaluationResults": page}).encode()
+
+
+def test_an_empty_page_now_and_then_is_followed_to_the_end_of_the_listing(
+    config: Callable[..., tuple[ConfigClient, HostileHttpServer]],
+) -> None:
+    # Config may answer an empty page with a token; only several in a row mean a loop.
+    pages = [results_page([f"bucket-{n}"], f"t{2 * n}") for n in range(4)]
+    empty = [results_page([], f"t{2 * n + 1}") for n in range(4)]
+    client, server = config(*[page for pair in zip(pages, empty) for page in pair])
+    listed = [event.bucket for event in client.non_compliant_buckets(RULE_ID)]
+    assert listed == ["bucket-0", "bucket-1", "bucket-2", "bucket-3"]
+    assert len(server.exchanges) == 9  # eight pages, and the last one's token answered empty
+
+
+def test_a_rule_listing_whose_pages_repeat_stops_with_a_reason(
+    config: Callable[..., tuple[ConfigClient, HostileHttpServer]],
+) -> None:
+    # Pages that bring back rules listed already, under a TotalCount that never comes.
+    rules = {"ConfigRuleList": [{"ConfigRuleId": RULE_ID, "ConfigRuleName": "r"}]}
+    page = json.dumps({"ConfigRules": {**rules, "TotalCount": 10**6}}).encode()
+    client, server = config(*[(200, page)] * 20)
+    with pytest.raises(ConfigPaginationError, match="repeated rules listed before"):
+        list(client.rules())
+    assert len(server.exchanges) == 2

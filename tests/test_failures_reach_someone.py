@@ -313,3 +313,23 @@ def test_a_sweep_summary_smq_never_takes_is_logged_as_undelivered(
     assert (result["status"], result["notification"]) == ("fail", "undelivered")
     [summary] = [line for line in audit_lines(caplog) if line["audit"] == "resource_repair_sweep"]
     assert summary["notification"] == "undelivered"
+
+
+def test_a_sweep_whose_failures_smq_refuses_is_undelivered_though_its_remediations_went(
+    clouds: tuple[ConfigBackend, OssBackend], mns: MnsBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The remediation summary reaching its topic says nothing of the failures: the result
+    # says delivered only when every message due was published.
+    config, oss = clouds
+    monkeypatch.setenv("failureTopic", "resource-repair-no-such-topic")
+    monkeypatch.setenv("remediationTopic", REMEDIATIONS)
+    rule = config.add_rule(RULE_NAME)
+    oss.create_bucket("not-ours", REGION, "public-read", owner_id="1111111111111111")
+    oss.create_bucket("open-one", REGION, "public-read")
+    config.add_results(rule, ["not-ours", "open-one"], REGION)
+
+    result = run_sweep()
+
+    [remediated] = published(mns, REMEDIATIONS)
+    assert [b["bucket"] for b in remediated["buckets"]] == ["open-one"]
+    assert (result["status"], result["notification"]) == ("fail", "undelivered")

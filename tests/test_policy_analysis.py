@@ -352,6 +352,9 @@ def test_an_empty_or_malformed_condition_narrows_nothing(condition: dict[str, An
         # OSS may read either spelling, and only one narrows.
         '{"IpAddress": {"acs:SourceIp": ["203.0.113.0/24"], "acs:sourceip": ["0.0.0.0/0"]}}',
         '{"IpAddress": {"acs:SourceIp": ["203.0.113.0/24"]}, "ipaddress": {}}',
+        # Each spelling of the operator complete: the one OSS reads may let anyone in.
+        '{"IpAddress": {"acs:SourceIp": ["203.0.113.0/24"]},'
+        ' "ipaddress": {"acs:SourceIp": ["0.0.0.0/0"]}}',
     ],
 )
 def test_a_condition_with_a_name_given_twice_narrows_nothing(text: str) -> None:

@@ -7,6 +7,7 @@ stands in for time."""
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 import index
 from resource_repair import config_api, member_access, sweep
+from resource_repair.settings import Settings
 from resource_repair.testing import OssBackend, fc_context, fc_environment, mock_oss
 from resource_repair.testing.config import ConfigBackend, FakeRule, mock_config_api
 from resource_repair.testing.mns import MnsBackend, fake_mns_server
@@ -218,6 +220,33 @@ def test_the_hub_modes_budget_includes_assuming_the_member_role(
     monkeypatch.setenv("memberRoleName", "resource-repair-member")
     monkeypatch.setenv("memberAccounts", "*")
     config.calls.clear()
+
+    result = run_sweep(timeout=timeout)
+
+    assert result["status"] == "fail"
+    assert "memberRoleName" in result["reason"]
+    assert config.calls == []
+    assert len(published(mns)) == 1
+
+
+def test_the_hub_modes_budget_holds_every_attempt_at_assuming_the_member_role(
+    config: ConfigBackend, oss: OssBackend, mns: MnsBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # AssumeRole is retried as often as an OSS call: the time kept for it holds every
+    # attempt and wait, not one request.
+    monkeypatch.setenv("ossRequestTimeout", "2")
+    monkeypatch.setenv("ossMaxAttempts", "3")
+    oss_only = sweep.bucket_budget(
+        Settings.from_env({"ossRequestTimeout": "2", "ossMaxAttempts": "3"})
+    )
+    one_request = member_access.worst_case_seconds(1)
+    every_attempt = member_access.worst_case_seconds(3)
+    # The sweep has the OSS calls' worst case, one AssumeRole request, and half the rest.
+    timeout = math.ceil(12 + oss_only + one_request + (every_attempt - one_request) / 2)
+    rule = config.add_rule(RULE_NAME)
+    monkeypatch.setenv("prepareRuleName", rule.rule_id)
+    monkeypatch.setenv("memberRoleName", "resource-repair-member")
+    monkeypatch.setenv("memberAccounts", "*")
 
     result = run_sweep(timeout=timeout)
 
