@@ -78,8 +78,8 @@ def copy_tree(into: Path) -> Path:
     """A copy of every file git knows of (tracked, or new and not ignored): the tests read
     the templates, the README and their recorded samples, not only src and tests."""
     scratch = into / "tree"
-    listed = subprocess.run(  # noqa: S603, S607 - git, on our own checkout
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],  # noqa: S607
         cwd=ROOT,
         capture_output=True,
         check=True,
@@ -119,9 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{mutant.name}: {mutant.path}")
         return 0
     print(
-        f"# {len(mutants)} mutants, {datetime.date.today().isoformat()}, "
-        f"{platform.node() or 'this machine'}, Python {platform.python_version()}"
+        f"# {len(mutants)} mutants, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M}"
+        f" UTC, {platform.node() or 'this machine'} ({platform.platform()},"
+        f" {os.cpu_count()} CPUs), Python {platform.python_version()}"
     )
+    began = time.monotonic()
     killed: collections.Counter[str] = collections.Counter()
     total: collections.Counter[str] = collections.Counter()
     survivors = []
@@ -148,7 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in sorted(total):
         print(f"| {path} | {total[path]} | {killed[path]} | {killed[path] / total[path]:.0%} |")
     overall = sum(killed.values()) / max(1, sum(total.values()))
-    print(f"\nkilled {sum(killed.values())} of {sum(total.values())} ({overall:.0%})")
+    print(
+        f"\nkilled {sum(killed.values())} of {sum(total.values())} ({overall:.0%})"
+        f" in {time.monotonic() - began:.0f} s"
+    )
     for mutant in survivors:
         print(f"survived: {mutant.name} ({mutant.path}): {mutant.why}")
     return 1 if survivors else 0

@@ -128,7 +128,7 @@ def test_an_empty_page_now_and_then_is_followed_to_the_end_of_the_listing(
     # Config may answer an empty page with a token; only several in a row mean a loop.
     pages = [results_page([f"bucket-{n}"], f"t{2 * n}") for n in range(4)]
     empty = [results_page([], f"t{2 * n + 1}") for n in range(4)]
-    client, server = config(*[page for pair in zip(pages, empty) for page in pair])
+    client, server = config(*[page for pair in zip(pages, empty, strict=True) for page in pair])
     listed = [event.bucket for event in client.non_compliant_buckets(RULE_ID)]
     assert listed == ["bucket-0", "bucket-1", "bucket-2", "bucket-3"]
     assert len(server.exchanges) == 9  # eight pages, and the last one's token answered empty
