@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -286,6 +287,35 @@ def test_a_sweep_that_leaves_buckets_unreached_says_so_to_the_failure_topic_with
     assert message["complete"] is False
     assert message["reason"] == result["reason"]
     assert sum(oss.acl_of(n) == "private" for n in names) == done
+
+
+def test_a_bucket_taken_from_the_listing_does_not_start_once_its_time_is_gone(
+    config: ConfigBackend,
+    oss: OssBackend,
+    mns: MnsBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock,
+    quick_buckets: None,
+) -> None:
+    """Both buckets are taken from the listing at once, with time for each; the first one's
+    write uses up what the second needed. Started, it could be cut off half done."""
+    monkeypatch.setattr(sweep, "SWEEP_CONCURRENCY", 1)  # one moving clock: one bucket at a time
+
+    def slow_write(_: object) -> None:
+        time.sleep(0.2)  # real time, in which the sweep takes the second bucket from the listing
+        clock.advance(27.0)
+
+    oss.before_next("PutBucketAcl", slow_write, times=1)
+    rule = config.add_rule(RULE_NAME)
+    public_buckets(config, oss, rule, 2, "pub")
+    monkeypatch.setenv("prepareRuleName", rule.rule_id)
+
+    result = run_sweep(timeout=42)  # 30 s of work: one bucket's worst case is 4 s
+
+    assert result["outcomes"] == {"remediated": 1}
+    assert (result["status"], result["complete"]) == ("fail", False)
+    assert "1 listed bucket(s) not reached" in result["reason"]
+    assert [oss.acl_of(name) for name in ("pub-0000", "pub-0001")] == ["private", "public-read"]
 
 
 def test_complete_is_false_when_a_listing_stops_at_the_deadline(
