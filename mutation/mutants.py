@@ -74,8 +74,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "redaction-percent-once-only",
         REDACTION,
-        'for quoted in (once, quote(once, safe="")):',
-        "for quoted in (once,):",
+        'forms += [_any_case(encoded), _any_case(quote(encoded, safe=""))]',
+        "forms += [_any_case(encoded)]",
         "a token percent-encoded twice (a string to sign echoed back) is not masked",
         _REDACTION_TESTS,
     ),
