@@ -104,6 +104,14 @@ MUTANTS: tuple[Mutant, ...] = (
         _REDACTION_TESTS,
     ),
     Mutant(
+        "redaction-seen-again-not-refreshed",
+        REDACTION,
+        "self._secret_sets = (*others, known[0])",
+        "self._secret_sets = (known[0], *others)",
+        "keys remembered again stay where they were first learned: a hub's own keys are dropped",
+        _REDACTION_TESTS,
+    ),
+    Mutant(
         "redaction-traceback-unmasked",
         REDACTION,
         "record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))",
@@ -780,6 +788,22 @@ MUTANTS: tuple[Mutant, ...] = (
         '_CHANGING = frozenset({"remediated", "failed"})',
         '_CHANGING = frozenset({"remediated"})',
         "a fix that changed the bucket and then failed is never undone",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "restore-owner-unchecked",
+        RESTORE,
+        "if state.owner_id != account:",
+        "if not state.owner_id:",
+        "a bucket policy letting the caller write to another account's bucket is enough",
+        _RESTORE_TESTS,
+    ),
+    Mutant(
+        "audit-lines-sls-any-function",
+        AUDIT_LINES,
+        "not (isinstance(function, str) and function in functions)",
+        "not isinstance(function, str)",
+        "a Log Service entry of any function of the logstore is read as the remediation's",
         _RESTORE_TESTS,
     ),
     Mutant(
