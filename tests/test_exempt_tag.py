@@ -128,3 +128,10 @@ def test_exempt_buckets_keeps_working_and_reads_nothing(
     public_bucket(fake_oss, {})
     assert invoke(load_event(READ_EVENT))["outcome"] == "exempt"
     assert fake_oss.calls == []
+
+
+def test_the_exemption_names_the_setting_the_settings_read() -> None:
+    from resource_repair import settings
+    from resource_repair.remediators import exemption
+
+    assert exemption.SETTING == settings.EXEMPT_TAG

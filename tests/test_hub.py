@@ -15,8 +15,8 @@ import index
 from resource_repair import member_access
 from resource_repair.credentials import Credentials
 from resource_repair.errors import TransientOssError
-from resource_repair.remediators.registry import required_actions
 from resource_repair.retry import Deadline
+from resource_repair.selection import required_actions
 from resource_repair.settings import Settings
 from resource_repair.testing import (
     DEFAULT_ACCOUNT_ID,

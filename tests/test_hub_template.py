@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from resource_repair import selection
 from resource_repair.member_access import session_policy
-from resource_repair.remediators import registry
 from resource_repair.settings import Settings
 from resource_repair.tools.template import resolve_variables
 from tests.test_template import COMBINATIONS, SWITCHES, switched_on
@@ -74,10 +74,10 @@ def test_each_documented_combination_grants_exactly_what_the_hub_settings_use(
     settings = Settings.from_env(environment)
     [policy] = props["policies"]
     [statement] = policy["statement"]
-    assert set(statement["Action"]) == registry.required_actions(settings)
+    assert set(statement["Action"]) == selection.required_actions(settings)
     assert statement["Resource"] == ["acs:oss:*:${config(AccountID)}:*"]
     # The hub's session policy asks for the same actions: the role never refuses one.
-    session = json.loads(session_policy("1111222233334444", registry.required_actions(settings)))
+    session = json.loads(session_policy("1111222233334444", selection.required_actions(settings)))
     assert set(session["Statement"][0]["Action"]) == set(statement["Action"])
 
 

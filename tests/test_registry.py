@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 
 from resource_repair.errors import ConfigurationError
-from resource_repair.remediators.registry import (
-    POLICY_RULE,
-    READ_RULE,
-    WRITE_RULE,
-    Remedy,
-    dispatch,
-    read_rule_selected,
-    required_actions,
-)
+from resource_repair.remediators.registry import POLICY_RULE, READ_RULE, WRITE_RULE, Remedy
+from resource_repair.selection import dispatch, read_rule_selected, required_actions
 from resource_repair.settings import Settings
 
 

@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 import yaml
 
-from resource_repair import config_remediation, notify, settings, sweep
+from resource_repair import config_remediation, notify, selection, settings, sweep
 from resource_repair.config_api import AGGREGATE_SWEEP_PERMISSIONS, SWEEP_PERMISSIONS
 from resource_repair.member_access import HUB_PERMISSIONS
 from resource_repair.remediator import AclRemediator
@@ -197,7 +197,7 @@ def test_each_documented_combination_grants_exactly_what_its_settings_use(
     parsed = Settings.from_env(environment)
     statements = [s for p in props["service"]["role"]["policies"] for s in p["statement"]]
     oss = {a for s in statements for a in s["Action"] if a.startswith("oss:")}
-    assert oss == registry.required_actions(parsed)
+    assert oss == selection.required_actions(parsed)
     config = {a for s in statements for a in s["Action"] if a.startswith("config:")}
     aggregate = (
         (*AGGREGATE_SWEEP_PERMISSIONS, *config_remediation.AGGREGATE_PERMISSIONS)

@@ -5,6 +5,28 @@ The public surface is small on purpose:
 - :func:`resource_repair.handler.handle` is what FC's ``index.handler`` calls;
 - :class:`Outcome` and :class:`Report` describe what one delivery led to;
 - :mod:`resource_repair.testing` holds the fake OSS and fake FC contexts for tests.
+
+Where things live: the layers, lowest first. A module imports only from its own layer or the
+ones listed before it, never in a circle, and the code that runs in FC never imports the
+fakes (tests/test_layers.py reads this list and checks every import, function-level ones
+included). A new module goes on the lowest layer whose modules it needs.
+
+1. foundations: resource_repair, errors, logtext, redaction, credentials, invocation, report,
+   sweep_trigger, cutoff, retry, rpc.
+2. fakes: testing, testing.*.
+3. the event: message, delivery, validation, audit.
+4. remediations: remediator, remediators, remediators.*.
+5. notifications: notify.
+6. settings: settings.
+7. cloud clients: oss_client, config_api, member_access.
+8. one bucket: selection, remediation.
+9. runs: sweep, config_remediation, handler.
+10. entry points and workstation: index, __main__, cli, tools, tools.*.
+
+Layer 4 is where a fix goes: one module per remediation in ``remediators/``, declaring the
+managed rules it fixes and the OSS actions it calls, and one entry in
+``remediators/registry.py``. Settings (6) are plain values read from the environment: they
+never import what interprets them (``selection``, 8).
 """
 
 import logging

@@ -12,14 +12,10 @@ from collections.abc import Mapping
 from resource_repair.credentials import Credentials, resolve_credentials
 from resource_repair.member_access import SESSIONS, MemberAccessError, MemberSession, sts_policy
 from resource_repair.message import NonComplianceEvent
-from resource_repair.remediators.registry import (
-    Remedy,
-    dispatch,
-    read_rule_selected,
-    required_actions,
-)
+from resource_repair.remediators.registry import Remedy
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
+from resource_repair.selection import dispatch, read_rule_selected, required_actions
 from resource_repair.settings import ENDPOINT_OVERRIDE, EXEMPT_BUCKETS, Settings
 from resource_repair.validation import check_event, member_owner
 

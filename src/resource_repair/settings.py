@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from resource_repair import notify
 from resource_repair.errors import ConfigurationError
 from resource_repair.notify import NotifySettings
+from resource_repair.remediators.registry import KNOWN_IDENTIFIERS
 from resource_repair.retry import RetryPolicy
 from resource_repair.validation import is_bucket_name
 
@@ -176,8 +177,6 @@ def _rule_references(value: str) -> tuple[tuple[str, ...], tuple[tuple[str, str]
     ``=`` in it still works; a suffix that looks like an OSS managed rule identifier but is
     not a known one is refused rather than silently read as part of a name.
     """
-    from resource_repair.remediators.registry import KNOWN_IDENTIFIERS
-
     references: list[str] = []
     remedies: list[tuple[str, str]] = []
     for entry in _csv(value):

@@ -48,9 +48,9 @@ from resource_repair.message import NonComplianceEvent
 from resource_repair.notify import Notified, Notifier, NotifySettings
 from resource_repair.redaction import protect_logs, redacted
 from resource_repair.remediation import remediate_event
-from resource_repair.remediators.registry import dispatch
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
+from resource_repair.selection import dispatch
 from resource_repair.settings import (
     BLOCK_PUBLIC_ACCESS,
     EXEMPT_TAG,

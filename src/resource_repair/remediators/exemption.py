@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from resource_repair.retry import Deadline, RetryPolicy
-from resource_repair.settings import EXEMPT_TAG
+
+# settings.EXEMPT_TAG, written out: remediations sit below the settings (resource_repair's
+# layers), and tests/test_exempt_tag.py keeps the two equal.
+SETTING = "exemptTag"
 
 
 class TaggingApi(Protocol):
@@ -35,4 +38,4 @@ def exempt_by_tag(
     if key not in tags or (value is not None and tags[key] != value):
         return None
     wanted = key if value is None else f"{key}={value}"
-    return f"bucket carries the tag {wanted!r} ({EXEMPT_TAG}); not written"[:400]
+    return f"bucket carries the tag {wanted!r} ({SETTING}); not written"[:400]

@@ -12,16 +12,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from resource_repair.testing.identities import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CREDENTIALS,
     FakeCredentials,
 )
-
-if TYPE_CHECKING:
-    from resource_repair.testing.config.remediation_actions import FakeRemediation
 
 BUCKET_TYPE = "ACS::OSS::Bucket"
 
@@ -87,6 +84,21 @@ class FakeEvaluation:
     evaluated_at_ms: int = dataclasses.field(default_factory=lambda: int(time.time() * 1000))
     """When Config evaluated the resource (epoch milliseconds): by default when the result
     was added, so that a bucket created before it is the bucket that was evaluated."""
+
+
+@dataclasses.dataclass
+class FakeRemediation:
+    """A remediation of a rule, as ListRemediations lists it (remediation_actions.py
+    answers the calls on it)."""
+
+    remediation_id: str
+    rule_id: str
+    template_id: str
+    invoke_type: str = "MANUAL_EXECUTION"
+    remediation_type: str = "FC"
+    source_type: str = "CUSTOM"
+    params: str = "{}"
+    aggregator_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

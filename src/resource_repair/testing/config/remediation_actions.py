@@ -10,7 +10,6 @@ on it: it lists the rule's remediations before it creates one.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,24 +17,13 @@ from typing import Any
 from resource_repair.testing.config.models import (
     ConfigBackend,
     ConfigServiceError,
+    FakeRemediation,
     FakeRule,
     _render,
 )
 from resource_repair.testing.identities import DEFAULT_ACCOUNT_ID
 
 INVOKE_TYPES = ("MANUAL_EXECUTION", "AUTO_EXECUTION", "NON_EXECUTION", "NOT_CONFIG")
-
-
-@dataclasses.dataclass
-class FakeRemediation:
-    remediation_id: str
-    rule_id: str
-    template_id: str
-    invoke_type: str = "MANUAL_EXECUTION"
-    remediation_type: str = "FC"
-    source_type: str = "CUSTOM"
-    params: str = "{}"
-    aggregator_id: str | None = None
 
 
 def add_remediation(backend: ConfigBackend, rule: FakeRule, template_id: str) -> FakeRemediation:

@@ -26,7 +26,7 @@ def required_actions(environment: Mapping[str, str]) -> tuple[str, ...]:
     is set."""
     from resource_repair import config_remediation
     from resource_repair.config_api import AGGREGATE_SWEEP_PERMISSIONS, SWEEP_PERMISSIONS
-    from resource_repair.remediators.registry import required_actions as oss_actions
+    from resource_repair.selection import required_actions as oss_actions
     from resource_repair.settings import CONFIG_AGGREGATOR_ID
 
     try:
