@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from resource_repair.config_api import SITES, SWEEP_PERMISSIONS
-from resource_repair.remediator import AclRemediator
+from resource_repair.remediators.acl import AclRemediator
 from resource_repair.testing import FakeCredentials
 from resource_repair.testing.config import ConfigBackend, FakeRule, mock_config_api
 from resource_repair.testing.fc_api import FcApiBackend, FunctionAnswer, mock_fc_api

@@ -134,3 +134,21 @@ def test_block_public_access_is_a_boolean() -> None:
     assert Settings.from_env({"blockPublicAccess": "true"}).block_public_access is True
     with pytest.raises(ConfigurationError, match="blockPublicAccess"):
         Settings.from_env({"blockPublicAccess": "sometimes"})
+
+
+def test_remediation_asks_the_registry_rather_than_choosing_a_remediator_itself() -> None:
+    """A new managed rule is one module in remediators/ and one registry entry: the path
+    every bucket takes (remediation.py) names no remediator of its own."""
+    import ast
+    from pathlib import Path
+
+    from resource_repair import remediation
+    from resource_repair.remediators.registry import REMEDIATIONS
+
+    tree = ast.parse(Path(remediation.__file__).read_text(encoding="utf-8"))
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    fixes = {entry.build.__module__ for entry in REMEDIATIONS.values()}
+    assert fixes == {"resource_repair.remediators.acl", "resource_repair.remediators.policy"}
+    assert imported.isdisjoint(fixes)

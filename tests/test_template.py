@@ -24,8 +24,8 @@ import yaml
 from resource_repair import config_remediation, notify, selection, settings, sweep
 from resource_repair.config_api import AGGREGATE_SWEEP_PERMISSIONS, SWEEP_PERMISSIONS
 from resource_repair.member_access import HUB_PERMISSIONS
-from resource_repair.remediator import AclRemediator
 from resource_repair.remediators import public_access_block, registry
+from resource_repair.remediators.acl import AclRemediator
 from resource_repair.remediators.policy import PolicyRemediator
 from resource_repair.settings import Settings
 from resource_repair.tools import fc_package
@@ -319,7 +319,7 @@ def test_deployed_code_keeps_everything_the_handlers_import() -> None:
     """src/.fcignore leaves tools and test doubles out; the handlers must not need them."""
     patterns = fc_package.ignore_patterns(ROOT / "src" / ".fcignore")
     probe = (
-        "import sys, index, resource_repair.oss_client, resource_repair.remediator,"
+        "import sys, index, resource_repair.oss_client, resource_repair.remediators.acl,"
         " resource_repair.sweep, resource_repair.config_api, resource_repair.notify;"
         "print('\\n'.join(m.__file__ for n, m in list(sys.modules.items())"
         " if n == 'index' or n.startswith('resource_repair')))"

@@ -15,7 +15,7 @@ included). A new module goes on the lowest layer whose modules it needs.
    sweep_trigger, cutoff, retry, rpc.
 2. fakes: testing, testing.*.
 3. the event: message, delivery, validation, audit.
-4. remediations: remediator, remediators, remediators.*.
+4. remediations: remediators, remediators.*.
 5. notifications: notify.
 6. settings: settings.
 7. cloud clients: oss_client, config_api, member_access.

@@ -45,7 +45,7 @@ from resource_repair.errors import (
     TransientOssError,
 )
 from resource_repair.redaction import SIGNATURE_ECHO_FIELDS, protect_logs
-from resource_repair.remediator import BucketState
+from resource_repair.remediators.contract import BucketState
 from resource_repair.retry import SHORTEST_ATTEMPT, Deadline
 from resource_repair.settings import EndpointMode
 

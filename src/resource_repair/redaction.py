@@ -61,7 +61,7 @@ PROTECTED_LOGGERS = (
     "oss2.utils",
     "resource_repair",
     "resource_repair.handler",
-    "resource_repair.remediator",
+    "resource_repair.remediators.acl",
     "resource_repair.audit",
     "resource_repair.retry",
     "resource_repair.remediation",

@@ -2,7 +2,8 @@
 and the backfill share, so that all validate, exempt and remediate in exactly the same way.
 
 The remediation is the one the registry (remediators.registry) keys to the result's managed
-rule; Block Public Access follows a fix when it is switched on."""
+rule: this module asks it, and never chooses between remediators itself. Block Public Access
+follows a fix when it is switched on."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from collections.abc import Mapping
 from resource_repair.credentials import Credentials, resolve_credentials
 from resource_repair.member_access import SESSIONS, MemberAccessError, MemberSession, sts_policy
 from resource_repair.message import NonComplianceEvent
-from resource_repair.remediators.registry import Remedy
+from resource_repair.remediators.contract import RemediationJob
+from resource_repair.remediators.registry import REMEDIATIONS
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
 from resource_repair.selection import dispatch, read_rule_selected, required_actions
@@ -69,8 +71,6 @@ def remediate_event(
     # Imported here, not at the top: oss2 costs a few hundred milliseconds to import, and
     # most messages on a shared topic are ignored before they need it.
     from resource_repair.oss_client import BucketClient, oss_endpoint, use_internal_endpoint
-    from resource_repair.remediator import AclRemediator
-    from resource_repair.remediators.policy import PolicyRemediator
     from resource_repair.remediators.public_access_block import block_public_access
 
     if settings.endpoint_override:
@@ -87,22 +87,17 @@ def remediate_event(
         credentials, endpoint, event.bucket, settings.request_timeout, deadline=deadline
     )
     policy = settings.oss_retry
-    remediator: AclRemediator | PolicyRemediator
-    if chosen.remedy is Remedy.POLICY:
-        remediator = PolicyRemediator(
-            client, policy, deadline, dry_run=settings.dry_run, exempt_tag=settings.exempt_tag
-        )
-    else:
-        remediator = AclRemediator(
-            client,
-            policy,
-            deadline,
-            dry_run=settings.dry_run,
-            account_id=account_id,
-            only_write=chosen.remedy is Remedy.ACL_NO_WRITE,
-            straight_to_private=read_rule_selected(settings, event.rule_references),
-            exempt_tag=settings.exempt_tag,
-        )
+    job = RemediationJob(
+        client,
+        policy,
+        deadline,
+        dry_run=settings.dry_run,
+        exempt_tag=settings.exempt_tag,
+        account_id=account_id,
+        straight_to_private=read_rule_selected(settings, event.rule_references),
+    )
+    assert chosen.identifier is not None  # a remedy was found for it above
+    remediator = REMEDIATIONS[chosen.identifier].build(job)
     report = remediator.remediate(
         event.bucket, event.region_id, event.rule_label, evaluated_at=event.evaluated_at
     ).replace(remedy=chosen.identifier)

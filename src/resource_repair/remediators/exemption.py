@@ -15,6 +15,8 @@ from resource_repair.retry import Deadline, RetryPolicy
 # settings.EXEMPT_TAG, written out: remediations sit below the settings (resource_repair's
 # layers), and tests/test_exempt_tag.py keeps the two equal.
 SETTING = "exemptTag"
+# The OSS action it calls: the registry hands it to the role's policy when exemptTag is set.
+PERMISSIONS = ("oss:GetBucketTagging",)
 
 
 class TaggingApi(Protocol):

@@ -18,12 +18,14 @@ import datetime
 from typing import Protocol
 
 from resource_repair.errors import BucketNotFoundError, PermanentOssError, TransientOssError
-from resource_repair.remediator import BucketState
+from resource_repair.remediators.contract import BucketState, RemediationJob
 from resource_repair.remediators.exemption import exempt_by_tag
 from resource_repair.remediators.policy_analysis import PolicyError, analyse, same_meaning
-from resource_repair.remediators.registry import POLICY_RULE
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline, RetryPolicy
+
+# The managed rule this module fixes (remediators/registry.py keys it to it).
+RULE = "oss-bucket-policy-no-any-anonymous"
 
 
 class PolicyApi(Protocol):
@@ -41,7 +43,7 @@ class PolicyApi(Protocol):
 
 
 class PolicyRemediator:
-    # The OSS actions this remediator calls (registry.ACTIONS says the same).
+    # The OSS actions this remediator calls: the registry hands them to the role's policy.
     PERMISSIONS = (
         "oss:GetBucketInfo",
         "oss:GetBucketPolicy",
@@ -75,9 +77,7 @@ class PolicyRemediator:
         """The report for ``bucket``. TransientOssError escapes once retries are spent.
         (``evaluated_at`` is accepted for symmetry: the policy calls cannot tell buckets of
         one name apart, and cannot create one.)"""
-        report = Report(
-            Outcome.FAILED, "", bucket=bucket, region=region, rule=rule, remedy=POLICY_RULE
-        )
+        report = Report(Outcome.FAILED, "", bucket=bucket, region=region, rule=rule, remedy=RULE)
         ids: list[str] = []
         try:
             before = self._read(ids)
@@ -174,6 +174,13 @@ class PolicyRemediator:
         if request_id:
             ids.append(request_id)
         return text
+
+
+def build(job: RemediationJob) -> PolicyRemediator:
+    """This rule's fix for one bucket."""
+    return PolicyRemediator(
+        job.client, job.policy, job.deadline, dry_run=job.dry_run, exempt_tag=job.exempt_tag
+    )
 
 
 def _describe(anonymous: int, kept: int) -> str:

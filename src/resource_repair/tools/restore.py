@@ -38,7 +38,7 @@ from resource_repair.errors import (
     OssCallError,
 )
 from resource_repair.redaction import redacted
-from resource_repair.remediator import BucketState
+from resource_repair.remediators.contract import BucketState
 from resource_repair.remediators.policy_analysis import same_meaning
 from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.settings import Settings

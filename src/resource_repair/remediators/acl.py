@@ -1,5 +1,6 @@
-"""Make one bucket private (or, for the write rule, not publicly writable), and say
-truthfully what happened.
+"""The ACL fix (managed rules ``oss-bucket-public-read-prohibited`` and
+``oss-bucket-public-write-prohibited``): make one bucket private (or, for the write rule, not
+publicly writable), and say truthfully what happened.
 
 The order of calls is the point. OSS's PutBucketAcl *creates* a bucket that does not exist,
 so the bucket is always read first (GetBucketInfo: ACL, owner and creation date in one
@@ -20,25 +21,20 @@ import logging
 from typing import Protocol
 
 from resource_repair.errors import BucketNotFoundError, PermanentOssError
+from resource_repair.remediators.contract import BucketState, RemediationJob
 from resource_repair.remediators.exemption import exempt_by_tag
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
+# The managed rules this module fixes (remediators/registry.py keys them to it).
+READ_RULE = "oss-bucket-public-read-prohibited"
+WRITE_RULE = "oss-bucket-public-write-prohibited"
+
 PRIVATE = "private"
 PUBLIC_READ = "public-read"
 PUBLIC_READ_WRITE = "public-read-write"
-
-
-@dataclasses.dataclass(frozen=True)
-class BucketState:
-    """What one GetBucketInfo says about a bucket."""
-
-    acl: str
-    owner_id: str
-    creation_date: str
-    request_id: str
 
 
 class BucketApi(Protocol):
@@ -60,7 +56,7 @@ class AclRemediator:
     configured too) makes it private at once instead.
     """
 
-    # The OSS actions this remediator calls (registry.ACTIONS says the same).
+    # The OSS actions this remediator calls: the registry hands them to the role's policy.
     PERMISSIONS = ("oss:GetBucketInfo", "oss:PutBucketAcl")
 
     def __init__(
@@ -224,6 +220,29 @@ class AclRemediator:
             outcome=Outcome.REMEDIATED,
             reason=f"changed {before.acl} to {target}{_newer_note(newer)}",
         )
+
+
+def private(job: RemediationJob) -> AclRemediator:
+    """The read rule's fix: the ACL becomes private."""
+    return _acl_remediator(job, only_write=False)
+
+
+def no_write(job: RemediationJob) -> AclRemediator:
+    """The write rule's fix: only the write is taken away (unless ``straight_to_private``)."""
+    return _acl_remediator(job, only_write=True)
+
+
+def _acl_remediator(job: RemediationJob, *, only_write: bool) -> AclRemediator:
+    return AclRemediator(
+        job.client,
+        job.policy,
+        job.deadline,
+        dry_run=job.dry_run,
+        account_id=job.account_id,
+        only_write=only_write,
+        straight_to_private=job.straight_to_private,
+        exempt_tag=job.exempt_tag,
+    )
 
 
 # OSS's CreationDate has whole seconds, and OSS and Config keep separate clocks.
