@@ -38,6 +38,8 @@ NOTIFY = f"{_PKG}/notify.py"
 POLICY_ANALYSIS = f"{_PKG}/remediators/policy_analysis.py"
 RESTORE = f"{_PKG}/tools/restore.py"
 AUDIT_LINES = f"{_PKG}/tools/audit_lines.py"
+SMQ = f"{_PKG}/smq.py"
+NOTIFICATION = f"{_PKG}/notification.py"
 
 _REDACTION_TESTS = ("tests/test_redaction.py",)
 _HUB_TESTS = ("tests/test_hub.py",)
@@ -162,7 +164,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "notify-publisher-secrets-unregistered",
-        NOTIFY,
+        SMQ,
         "redactor = protect_logs(credentials.secrets)",
         "redactor = protect_logs()",
         "the publisher's credentials are not taught to the log filter",
@@ -573,7 +575,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # -- notifications: retried, and undelivered said ---------------------------------------
     Mutant(
         "notify-no-retries",
-        NOTIFY,
+        SMQ,
         "    max_attempts=5, base_delay=0.4,",
         "    max_attempts=1, base_delay=0.4,",
         "a publication SMQ refuses once is lost",
@@ -581,7 +583,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "notify-network-error-not-retried",
-        NOTIFY,
+        SMQ,
         'if kind == "MNSClientNetworkException" or isinstance(exc, OSError):',
         "if isinstance(exc, OSError):",
         "the SDK's network error (it wraps every socket error) taken for a refusal",
@@ -589,7 +591,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "notify-budget-ignores-deadline",
-        NOTIFY,
+        SMQ,
         "budget = Deadline(min(_TOTAL_BUDGET, deadline.remaining() - _RESERVE))",
         "budget = Deadline(_TOTAL_BUDGET)",
         "a publication keeps its own budget past the function's deadline",
@@ -613,7 +615,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "notify-summary-names-no-bucket",
-        NOTIFY,
+        NOTIFICATION,
         'yield {**document(head, [], buckets[:1]), "rules_not_listed": len(rules)}',
         'yield {**document(head, [], []), "rules_not_listed": len(rules)}',
         "the shortest sweep summary names no bucket",

@@ -646,7 +646,9 @@ def test_a_local_run_tells_no_real_topic(
     )
     assert (code, json.loads(out)["status"]) == (1, "fail")
     assert "failureTopic switched off" in err
-    assert not [r for r in caplog.records if r.name == "resource_repair.notify"]
+    assert not [
+        r for r in caplog.records if r.name in ("resource_repair.notify", "resource_repair.smq")
+    ]
 
 
 def test_the_deployed_entry_point_does_only_what_invoke_runs(

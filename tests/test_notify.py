@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from resource_repair import notify
+from resource_repair import notification, notify, smq
 from resource_repair.credentials import Credentials
 from resource_repair.errors import ConfigurationError
-from resource_repair.notify import Notified, Notifier, NotifySettings
+from resource_repair.notify import Notified, Notifier
+from resource_repair.notify_settings import NotifySettings
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
 from resource_repair.testing import (
@@ -338,7 +339,9 @@ def test_a_sweep_summary_that_cannot_fit_keeps_the_counts_and_one_bucket(
     fake_mns: tuple[MnsBackend, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     backend, url = fake_mns
-    monkeypatch.setattr(notify, "_MAX_BODY_BYTES", 1024)  # the smallest limit a topic can have
+    monkeypatch.setattr(
+        notification, "_MAX_BODY_BYTES", 1024
+    )  # the smallest limit a topic can have
     failed = [Report(Outcome.FAILED, "x" * 300, bucket=f"b-{i:03d}") for i in range(30)]
     rules = [{"reference": "r" * 200, "error": "e" * 200} for _ in range(10)]
     summary = {"status": "fail", "outcomes": {"failed": 30}, "reason": "z" * 900, "rules": rules}
@@ -471,8 +474,8 @@ def test_a_server_dripping_bytes_is_cut_off_by_the_total_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each byte arrives well within the socket timeout: only the watchdog ends the call."""
-    monkeypatch.setattr(notify, "_TOTAL_BUDGET", 1.2)
-    monkeypatch.setattr(notify, "_ATTEMPT_TIMEOUT", 1.0)
+    monkeypatch.setattr(smq, "_TOTAL_BUDGET", 1.2)
+    monkeypatch.setattr(smq, "_ATTEMPT_TIMEOUT", 1.0)
     with SlowDripServer(interval=0.1) as drip:
         start = time.monotonic()
         assert (
@@ -557,7 +560,7 @@ def test_an_internal_error_while_notifying_is_swallowed(
     def broken(document: object) -> str:
         raise RuntimeError("a defect of ours")
 
-    monkeypatch.setattr(notify, "_json", broken)
+    monkeypatch.setattr(notification, "_json", broken)
 
     assert notifier(url).report_outcome(ACCESS_DENIED, None, Deadline(10)) is Notified.UNDELIVERED
     assert (
@@ -703,7 +706,7 @@ def test_the_smq_host_is_never_built_from_an_unchecked_account_or_region(
     # doctor builds it from a template's region: a copied template must not aim signed
     # requests at another host.
     from resource_repair.errors import ConfigurationError
-    from resource_repair.notify import mns_endpoint
+    from resource_repair.smq import mns_endpoint
 
     with pytest.raises(ConfigurationError):
         mns_endpoint(account, region)

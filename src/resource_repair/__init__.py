@@ -14,19 +14,19 @@ included). A new module goes on the lowest layer whose modules it needs.
 1. foundations: resource_repair, errors, logtext, redaction, credentials, invocation, report,
    sweep_trigger, cutoff, retry, rpc.
 2. fakes: testing, testing.*.
-3. the event: message, delivery, validation, audit.
+3. what is read and said: message, delivery, validation, audit, notification.
 4. remediations: remediators, remediators.*.
-5. notifications: notify.
-6. settings: settings.
-7. cloud clients: oss_client, config_api, member_access.
-8. one bucket: selection, remediation.
-9. runs: sweep, config_remediation, handler.
-10. entry points and workstation: index, __main__, cli, tools, tools.*.
+5. settings: notify_settings, settings.
+6. cloud clients: oss_client, config_api, member_access, smq.
+7. one bucket and who is told: selection, remediation, notify.
+8. runs: sweep, config_remediation, handler.
+9. entry points and workstation: index, __main__, cli, tools, tools.*.
 
 Layer 4 is where a fix goes: one module per remediation in ``remediators/``, declaring the
 managed rules it fixes and the OSS actions it calls, and one entry in
-``remediators/registry.py``. Settings (6) are plain values read from the environment: they
-never import what interprets them (``selection``, 8).
+``remediators/registry.py``. Settings (5) are plain values read from the environment: they
+never import what interprets them (``selection``, ``notify``: 7). A notification is said in
+``notification`` (3), carried to SMQ by ``smq`` (6), and sent when due by ``notify`` (7).
 """
 
 import logging

@@ -66,6 +66,7 @@ PROTECTED_LOGGERS = (
     "resource_repair.retry",
     "resource_repair.remediation",
     "resource_repair.notify",
+    "resource_repair.smq",
     "resource_repair.sweep",
     "resource_repair.config_api",
     # A second defence: config_api keeps aliyunsdkcore below DEBUG, where it logs tokens.

@@ -12,9 +12,9 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
-from resource_repair import notify
+from resource_repair import notify_settings
 from resource_repair.errors import ConfigurationError
-from resource_repair.notify import NotifySettings
+from resource_repair.notify_settings import NotifySettings
 from resource_repair.remediators.registry import KNOWN_IDENTIFIERS
 from resource_repair.retry import RetryPolicy
 from resource_repair.validation import is_bucket_name
@@ -54,14 +54,14 @@ VARIABLES = (
     MEMBER_ROLE_NAME,
     MEMBER_ACCOUNTS,
     CONFIG_AGGREGATOR_ID,
-    *notify.VARIABLES,
+    *notify_settings.VARIABLES,
 )
 # Read too, but for local runs and tests only: never set in a deployment.
 LOCAL_ONLY_VARIABLES = (
     ENDPOINT_OVERRIDE,
     ENDPOINT_OVERRIDE_ALLOW_PRIVATE,
     CONFIG_ENDPOINT_OVERRIDE,
-    *notify.LOCAL_ONLY_VARIABLES,
+    *notify_settings.LOCAL_ONLY_VARIABLES,
 )
 
 
@@ -105,7 +105,7 @@ class Settings:
     """Cloud Config's site for the sweep (``china`` or ``international``); None: guessed
     from the function's region (config_api.site_for_region)."""
     notify: NotifySettings = dataclasses.field(default_factory=NotifySettings)
-    """Where failures and remediations are published (notify.py)."""
+    """Where failures and remediations are published (notify_settings.py, notify.py)."""
     member_role_name: str | None = None
     """Hub mode (``memberRoleName``): the RAM role assumed in a member account to remediate
     its buckets. None, the default: another account's bucket is refused, as always."""

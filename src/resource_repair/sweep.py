@@ -45,7 +45,8 @@ from resource_repair.invocation import context_text, function_region, function_t
 from resource_repair.logtext import untrusted, untrusted_traceback
 from resource_repair.member_access import worst_case_seconds
 from resource_repair.message import NonComplianceEvent
-from resource_repair.notify import Notified, Notifier, NotifySettings
+from resource_repair.notify import Notified, Notifier
+from resource_repair.notify_settings import NotifySettings
 from resource_repair.redaction import protect_logs, redacted
 from resource_repair.remediation import remediate_event
 from resource_repair.report import Outcome, Report

@@ -18,11 +18,18 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 # cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1, cn-north-2-gov-1, cn-wuhan-lr, ...
 _REGION_ID = re.compile(r"[a-z]{2}(?:-[a-z0-9]+){1,4}")
 _MAX_REGION_LENGTH = 40
+# Alibaba Cloud account ids are 16 digits; an id can become part of a host name (SMQ's).
+_ACCOUNT_ID = re.compile(r"[0-9]{1,20}")
 
 
 def is_bucket_name(name: str) -> bool:
     """True when ``name`` follows OSS's naming rules (the settings check exemptions with it)."""
     return _BUCKET_NAME.fullmatch(name) is not None
+
+
+def is_account_id(text: str | None) -> bool:
+    """True when ``text`` can be an account id: digits only, so safe in a host name."""
+    return bool(text and _ACCOUNT_ID.fullmatch(text))
 
 
 def check_bucket_name(name: str) -> None:

@@ -133,7 +133,7 @@ def _without_real_notifications(environment: Mapping[str, str], err: TextIO) -> 
     """A local run publishes to no real MNS topic: with the fake OSS its keys are made up,
     and against real OSS it is a trial that operators watching the topics should not see.
     The notification topics are switched off unless a fake MNS is named."""
-    from resource_repair import notify
+    from resource_repair import notify_settings as notify
 
     env = dict(environment)
     if env.get(notify.ENDPOINT_OVERRIDE, "").strip():

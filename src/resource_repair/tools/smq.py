@@ -1,7 +1,8 @@
 """SMQ (MNS) for the command-line tools: a topic's attributes (doctor), topics and
-subscriptions made and removed (setup), through aliyun-mns-sdk, the client the function
-publishes with. Each call is bounded in time whatever the server does; every failure is
-one CheckError line (``code``: MNS's error code, or ``network``)."""
+subscriptions made and removed (setup), through the client the function publishes with
+(resource_repair.smq: the SDK check and the bounded connection). Each call is bounded in
+time whatever the server does; every failure is one CheckError line (``code``: MNS's error
+code, or ``network``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from resource_repair.credentials import Credentials
-from resource_repair.cutoff import CallTimedOutError, bounded_response_class, run_within
+from resource_repair.cutoff import CallTimedOutError, run_within
 from resource_repair.errors import ResourceRepairError
 from resource_repair.redaction import protect_logs
 from resource_repair.rpc import network_reason
+from resource_repair.smq import open_account, sdk
 from resource_repair.tools.doctor.findings import CheckError
 
 T = TypeVar("T")
@@ -28,11 +30,9 @@ CONTENT_FORMAT = "SIMPLIFIED"
 
 class Smq:
     def __init__(self, endpoint: str, credentials: Credentials) -> None:
-        from resource_repair.notify import _sdk
-
         protect_logs(credentials.secrets)
         try:
-            self._account_module, _ = _sdk()  # refuses an old SDK that prints credentials
+            sdk()  # refuses an old SDK that prints credentials
         except ResourceRepairError as exc:
             raise CheckError(str(exc)) from None
         self._endpoint = endpoint
@@ -89,21 +89,9 @@ class Smq:
         self._call("Unsubscribe", lambda a: a.get_topic(topic).get_subscription(name).unsubscribe())
 
     def _call(self, operation: str, send: Callable[[Any], T]) -> T:
-        account = self._account_module.Account(
-            self._endpoint,
-            self._credentials.access_key_id,
-            self._credentials.access_key_secret,
-            self._credentials.security_token,
-        )
-        client = account.mns_client
-        client.set_keep_alive(False)
-        client.set_connection_timeout(_SECONDS)
-        client.http.conn.timeout = _SECONDS
-        client.http.conn.response_class = bounded_response_class()  # never an endless body
+        account, connection = open_account(self._endpoint, self._credentials, _SECONDS)
         try:
-            return run_within(
-                _SECONDS + 1, lambda: send(account), operation, holds=client.http.conn
-            )
+            return run_within(_SECONDS + 1, lambda: send(account), operation, holds=connection)
         except CallTimedOutError:
             raise CheckError(
                 f"cannot reach {self.host}: no answer in time", code="network"

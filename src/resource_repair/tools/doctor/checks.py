@@ -9,13 +9,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from resource_repair.errors import ConfigurationError, ResourceRepairError
-from resource_repair.notify import (
-    FAILURE_TOPIC,
-    REMEDIATION_TOPIC,
-    NotifySettings,
-    mns_endpoint,
-)
+from resource_repair.notify_settings import FAILURE_TOPIC, REMEDIATION_TOPIC, NotifySettings
 from resource_repair.settings import CONFIG_AGGREGATOR_ID, RULE_REFERENCES, Settings
+from resource_repair.smq import mns_endpoint
 from resource_repair.tools.caller import caller_identity
 from resource_repair.tools.doctor.answers import as_int, as_list, as_mapping
 from resource_repair.tools.doctor.delivery import (

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from resource_repair.errors import ConfigurationError
-from resource_repair.notify import FAILURE_TOPIC, REMEDIATION_TOPIC
+from resource_repair.notify_settings import FAILURE_TOPIC, REMEDIATION_TOPIC
 from resource_repair.remediators.acl import AclRemediator
 from resource_repair.settings import Settings
 from resource_repair.tools.doctor.answers import as_list, as_mapping, as_strings

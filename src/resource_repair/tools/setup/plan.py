@@ -44,7 +44,7 @@ class Setup:
 
     def __init__(self, request: SetupRequest, account: str) -> None:
         from resource_repair.config_api import SITES
-        from resource_repair.notify import mns_endpoint
+        from resource_repair.smq import mns_endpoint
 
         self.request = request
         self.account = account
