@@ -38,6 +38,8 @@ NOTIFY = f"{_PKG}/notify.py"
 POLICY_ANALYSIS = f"{_PKG}/remediators/policy_analysis.py"
 RESTORE = f"{_PKG}/tools/restore.py"
 AUDIT_LINES = f"{_PKG}/tools/audit_lines.py"
+RESTORE_RECORDS = f"{_PKG}/tools/restore_records.py"
+LISTED_BUCKETS = f"{_PKG}/listed_buckets.py"
 SMQ = f"{_PKG}/smq.py"
 NOTIFICATION = f"{_PKG}/notification.py"
 
@@ -518,7 +520,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "sweep-hub-budget-without-assume-role",
-        SWEEP,
+        LISTED_BUCKETS,
         "budget += worst_case_seconds(settings.max_attempts)",
         "budget += settings.oss_retry.request_timeout",
         "hub mode's per-bucket budget counts one request for AssumeRole, not its retries",
@@ -534,7 +536,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "sweep-block-public-access-one-call",
-        SWEEP,
+        LISTED_BUCKETS,
         "        calls += 3\n",
         "        calls += 1\n",
         "Block Public Access counted as one call, not read, write and read-back",
@@ -738,7 +740,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "restore-earliest-fix",
-        RESTORE,
+        RESTORE_RECORDS,
         "latest = max(dated, key=lambda fix: (fix.time, fix.index))",
         "latest = min(dated, key=lambda fix: (fix.time, fix.index))",
         "the first fix of a bucket is undone, not the latest",
@@ -746,7 +748,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "restore-latest-by-line-order",
-        RESTORE,
+        RESTORE_RECORDS,
         "latest = max(dated, key=lambda fix: (fix.time, fix.index))",
         "latest = max(dated, key=lambda fix: fix.index)",
         "the last line in the file taken for the latest fix, whatever its recorded time",
@@ -762,7 +764,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "restore-undated-record-accepted",
-        RESTORE,
+        RESTORE_RECORDS,
         "return self.time is not None and self.created is not None",
         "return self.time is not None",
         "a record without the bucket's creation date is put back",
@@ -778,7 +780,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "restore-bad-account-taken-for-own",
-        RESTORE,
+        RESTORE_RECORDS,
         "return owner if isinstance(owner, str) else None",
         "return owner if isinstance(owner, str) and _ACCOUNT_ID.fullmatch(owner) else None",
         "a record naming no valid account is taken for one of the caller's own buckets",
@@ -786,7 +788,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "restore-failed-fix-not-undone",
-        RESTORE,
+        RESTORE_RECORDS,
         '_CHANGING = frozenset({"remediated", "failed"})',
         '_CHANGING = frozenset({"remediated"})',
         "a fix that changed the bucket and then failed is never undone",

@@ -18,7 +18,7 @@ included). A new module goes on the lowest layer whose modules it needs.
 4. remediations: remediators, remediators.*.
 5. settings: notify_settings, settings.
 6. cloud clients: oss_client, config_api, member_access, smq.
-7. one bucket and who is told: selection, remediation, notify.
+7. one bucket and who is told: selection, remediation, notify, rule_lookup, listed_buckets.
 8. runs: sweep, config_remediation, handler.
 9. entry points and workstation: index, __main__, cli, tools, tools.*.
 

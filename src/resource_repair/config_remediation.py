@@ -356,7 +356,7 @@ def _confirmed(
 ) -> NonComplianceEvent | Report:
     """Config's own NON_COMPLIANT result for this bucket under a selected rule, or the
     report of why there is none (then no OSS request is made)."""
-    from resource_repair.sweep import with_rule_identifier
+    from resource_repair.rule_lookup import with_rule_identifier
 
     owner = entry.owner_account_id or account_id
     results: list[NonComplianceEvent] = config.client.resource_non_compliance(

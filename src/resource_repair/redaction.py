@@ -68,6 +68,7 @@ PROTECTED_LOGGERS = (
     "resource_repair.notify",
     "resource_repair.smq",
     "resource_repair.sweep",
+    "resource_repair.listed_buckets",
     "resource_repair.config_api",
     # A second defence: config_api keeps aliyunsdkcore below DEBUG, where it logs tokens.
     "aliyunsdkcore",

@@ -19,13 +19,10 @@ leaves buckets unreached are each a ``fail``, published to the failure topic.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import dataclasses
-import itertools
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -36,21 +33,32 @@ from resource_repair.config_api import (
     ConfigApiError,
     ConfigClient,
     ConfigOutOfTimeError,
-    ConfigRule,
     site_for_region,
 )
 from resource_repair.credentials import resolve_credentials
-from resource_repair.errors import ConfigurationError, InvalidEventError, TransientError
+from resource_repair.errors import ConfigurationError
 from resource_repair.invocation import context_text, function_region, function_timeout
+from resource_repair.listed_buckets import (
+    bounded_map,
+    bucket_budget,
+    calls_per_bucket,
+    remediate_one,
+)
 from resource_repair.logtext import untrusted, untrusted_traceback
-from resource_repair.member_access import worst_case_seconds
 from resource_repair.message import NonComplianceEvent
 from resource_repair.notify import Notified, Notifier
 from resource_repair.notify_settings import NotifySettings
 from resource_repair.redaction import protect_logs, redacted
-from resource_repair.remediation import remediate_event
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
+from resource_repair.rule_lookup import (
+    MAX_REFERENCE_CHARS,
+    resolve_references,
+    with_rule_identifier,
+)
+
+# Named by index.sweep's docstring: tests and benchmarks call it between fakes.
+from resource_repair.rule_lookup import clear_rule_cache as clear_rule_cache
 from resource_repair.selection import dispatch
 from resource_repair.settings import (
     BLOCK_PUBLIC_ACCESS,
@@ -81,70 +89,9 @@ _NOTIFY_SECONDS = 7.0
 # Reports kept for the notifications, each kind: they list a few buckets, and count all.
 _REPORTS_KEPT = 100
 _DEFAULT_TIMEOUT = 600.0
-_MAX_REFERENCE_CHARS = 256
 
 # Time source of every deadline here; tests move it instead of waiting.
 _clock: Callable[[], float] = time.monotonic
-
-# Rule names and managed-rule identifiers resolved to rule ids, kept for the life of the
-# instance: a warm instance sweeps with one listing request per rule and no lookup. Keyed
-# by (site, account group or "", reference).
-_rule_ids: dict[tuple[str, str, str], tuple[str, ...]] = {}
-_rule_ids_lock = threading.Lock()
-
-
-# Rule ids' managed-rule identifiers, kept likewise: Config's listing of results does not
-# carry them, and the fix a bucket gets depends on them (remediators.registry). "" for a
-# rule built on no managed rule.
-_identifiers: dict[tuple[str, str, str], str] = {}
-
-
-def clear_rule_cache() -> None:
-    """Forget resolved rule ids (tests, and a rule that no longer exists)."""
-    with _rule_ids_lock:
-        _rule_ids.clear()
-        _identifiers.clear()
-
-
-def with_rule_identifier(
-    config: ConfigClient,
-    site: str,
-    event: NonComplianceEvent,
-    settings: Settings | None = None,
-    aggregator_id: str | None = None,
-) -> NonComplianceEvent:
-    """``event`` with its rule's managed-rule identifier, as a message would carry it, so
-    that a listed bucket gets the same fix as a delivered one. Costs one listing of the
-    account's rules per instance (for an account group's rule, one GetAggregateConfigRule),
-    and only once a rule has a bucket to fix.
-
-    An account group's rule whose entry says what it is built on (``cr-...=oss-bucket-...``)
-    is not looked up: the entry decides, as it always has."""
-    if event.source_identifier or not event.rule_id:
-        return event
-    group = aggregator_id or ""
-    if group and settings is not None and settings.remedy_for_reference(event.rule_references):
-        return event
-    key = (site, group, event.rule_id)
-    with _rule_ids_lock:
-        known = key in _identifiers
-    if not known:
-        # One GetAggregateConfigRule for a group's rule; the account's own are all listed.
-        found = [config.aggregate_rule(group, event.rule_id)] if group else list(config.rules())
-        _remember_identifiers(site, group, found, also=(event.rule_id,))
-    with _rule_ids_lock:
-        identifier = _identifiers.get(key) or None
-    return dataclasses.replace(event, source_identifier=identifier)
-
-
-def _remember_identifiers(
-    site: str, group: str, rules: Iterable[ConfigRule], also: Iterable[str] = ()
-) -> None:
-    with _rule_ids_lock:
-        for rule in rules:
-            _identifiers[(site, group, rule.rule_id)] = rule.source_identifier or ""
-        for rule_id in also:  # not listed: a deleted rule; do not look again
-            _identifiers.setdefault((site, group, rule_id), "")
 
 
 @dataclasses.dataclass
@@ -164,7 +111,7 @@ class _RuleSweep:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "reference": self.reference[:_MAX_REFERENCE_CHARS],
+            "reference": self.reference[:MAX_REFERENCE_CHARS],
             "rule_id": self.rule_id,
             "buckets": self.buckets,
             "complete": self.complete,
@@ -303,7 +250,7 @@ def _unreached(rules: list[_RuleSweep]) -> str:
     if skipped:
         parts.append(f"{skipped} listed bucket(s) not reached")
     if unlisted:
-        names = ", ".join(r.rule_id or r.reference[:_MAX_REFERENCE_CHARS] for r in unlisted[:5])
+        names = ", ".join(r.rule_id or r.reference[:MAX_REFERENCE_CHARS] for r in unlisted[:5])
         parts.append(f"{len(unlisted)} rule(s) not listed to the end ({names})")
     if failed:
         parts.append(f"{len(failed)} rule(s) failed (see rules)")
@@ -397,41 +344,8 @@ def _sweep_rules(
 def _resolve_rules(
     config: ConfigClient, site: str, references: Iterable[str], aggregator_id: str | None = None
 ) -> list[_RuleSweep]:
-    """One entry per distinct rule id. ``cr-`` ids are used as they are; names and
-    managed-rule identifiers are looked up with one listing of the account's rules (with
-    ``aggregator_id``, of the account group's: ListAggregateConfigRules), only when some
-    are not cached yet, matching names exactly."""
-    group = aggregator_id or ""
-    resolved: dict[str, tuple[str, ...]] = {}
-    unresolved: list[str] = []
-    with _rule_ids_lock:
-        for reference in dict.fromkeys(references):
-            if reference.startswith("cr-"):
-                resolved[reference] = (reference,)
-            elif (site, group, reference) in _rule_ids:
-                resolved[reference] = _rule_ids[(site, group, reference)]
-            else:
-                unresolved.append(reference)
-    failures: dict[str, str] = {}
-    if unresolved:
-        try:
-            every_rule = list(config.rules(aggregator_id))
-        except ConfigApiError as exc:
-            every_rule = []
-            failures = {ref: f"looking the rule up failed: {exc}" for ref in unresolved}
-        _remember_identifiers(site, group, every_rule)
-        where = f" in the account group {group}" if group else ""
-        for reference in unresolved:
-            ids = _matching(every_rule, reference)
-            if ids:
-                resolved[reference] = ids
-                with _rule_ids_lock:
-                    _rule_ids[(site, group, reference)] = ids
-            elif reference not in failures:
-                failures[reference] = (
-                    f"no Config rule is named {reference[:_MAX_REFERENCE_CHARS]!r} or built on"
-                    f" a managed rule of that identifier{where}"
-                )
+    """One entry per distinct rule id (rule_lookup.resolve_references finds them)."""
+    resolved, failures = resolve_references(config, site, references, aggregator_id)
     entries: list[_RuleSweep] = []
     taken: set[str] = set()
     for reference in dict.fromkeys(references):
@@ -448,112 +362,6 @@ def _resolve_rules(
 def fix_of(event: NonComplianceEvent, settings: Settings) -> str:
     """The managed rule whose remediation the event gets (remediators.registry)."""
     return dispatch(event.source_identifier, event.rule_references, settings).identifier or ""
-
-
-def _matching(rules: Iterable[ConfigRule], reference: str) -> tuple[str, ...]:
-    # The event function selects a message whose rule name, id or managed-rule identifier
-    # is configured; the sweep selects the same rules.
-    return tuple(r.rule_id for r in rules if reference in (r.name, r.source_identifier))
-
-
-def remediate_one(
-    event: NonComplianceEvent,
-    settings: Settings,
-    *,
-    context: object,
-    environ: Mapping[str, str],
-    account_id: str | None,
-    function_region: str | None,
-    deadline: Deadline,
-    retry_note: str,
-) -> Report:
-    """One listed bucket through the function's own path, never raising: a failure stays
-    this bucket's, and the caller (sweep or backfill) goes on with the next one."""
-    try:
-        return remediate_event(
-            event,
-            settings,
-            context=context,
-            environ=environ,
-            account_id=account_id,
-            function_region=function_region,
-            deadline=deadline,
-        )
-    except InvalidEventError as exc:
-        return Report(
-            Outcome.INVALID_EVENT,
-            str(exc),
-            bucket=event.bucket[:80],
-            region=event.region_id[:40],
-            rule=event.rule_label,
-        )
-    except TransientError as exc:
-        return Report(
-            Outcome.FAILED,
-            f"{exc}; retries spent, {retry_note}",
-            bucket=event.bucket,
-            region=event.region_id,
-            rule=event.rule_label,
-        )
-    except Exception as exc:  # a defect of ours: one bucket's, not the whole run's
-        logger.error(
-            "unexpected error on bucket %s: %s", untrusted(event.bucket[:80]), untrusted_traceback()
-        )
-        return Report(
-            Outcome.FAILED,
-            f"internal error: {type(exc).__name__}",
-            bucket=event.bucket[:80],
-            region=event.region_id[:40],
-            rule=event.rule_label,
-        )
-
-
-def calls_per_bucket(settings: Settings) -> int:
-    """The most OSS calls one bucket can take: the policy fix's four (read the bucket, read
-    the policy, write, read back; the ACL fix takes three), the tag read of exemptTag, and
-    Block Public Access's read, write and read-back."""
-    calls = 4
-    if settings.exempt_tag is not None:
-        calls += 1
-    if settings.block_public_access:
-        calls += 3
-    return calls
-
-
-def bucket_budget(settings: Settings) -> float:
-    """Worst-case seconds of one bucket: every call with all its attempts and backoffs."""
-    budget = calls_per_bucket(settings) * settings.oss_retry.worst_case()
-    if settings.member_role_name:
-        # Hub mode: a member's first bucket also waits for its session (AssumeRole).
-        budget += worst_case_seconds(settings.max_attempts)
-    return budget
-
-
-def bounded_map(
-    func: Callable[[T], R], items: Iterable[T], concurrency: int
-) -> Iterator[tuple[T, R]]:
-    """(item, func(item)) as each finishes, with at most ``2 x concurrency`` items taken
-    from ``items`` and not yet yielded, so that a stream of any length runs in flat memory.
-    ``items`` is advanced in the caller's thread only."""
-    source = iter(items)
-    limit = max(1, concurrency) * 2
-    with concurrent.futures.ThreadPoolExecutor(
-        max_workers=max(1, concurrency), thread_name_prefix="bucket"
-    ) as pool:
-        pending: dict[concurrent.futures.Future[R], T] = {}
-        exhausted = False
-        while pending or not exhausted:
-            for item in itertools.islice(source, 0 if exhausted else limit - len(pending)):
-                pending[pool.submit(func, item)] = item
-            if len(pending) < limit:
-                exhausted = True
-            if not pending:
-                break
-            done, _ = concurrent.futures.wait(
-                pending, return_when=concurrent.futures.FIRST_COMPLETED
-            )
-            for future in done:
-                yield pending.pop(future), future.result()
 
 
 def _summary(

@@ -21,12 +21,13 @@ from resource_repair.audit import audit_record
 from resource_repair.config_api import ConfigClient
 from resource_repair.credentials import Credentials
 from resource_repair.errors import ConfigurationError, ResourceRepairError
+from resource_repair.listed_buckets import bounded_map, remediate_one
 from resource_repair.message import NonComplianceEvent
 from resource_repair.redaction import redacted
 from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
+from resource_repair.rule_lookup import with_rule_identifier
 from resource_repair.settings import Settings
-from resource_repair.sweep import bounded_map, remediate_one, with_rule_identifier
 
 # Time one bucket may take, retries included; far more than three requests need.
 _PER_BUCKET_SECONDS = 120.0

@@ -16,7 +16,8 @@ SWEEP_HANDLER = "index.sweep"
 
 
 def sweep_time_findings(plan: Plan) -> Iterator[Finding]:
-    from resource_repair.sweep import bucket_budget, sweep_seconds, time_problem
+    from resource_repair.listed_buckets import bucket_budget
+    from resource_repair.sweep import sweep_seconds, time_problem
 
     sweeps = [c for c in plan.companions if c.handler == SWEEP_HANDLER]
     if not sweeps:
