@@ -42,6 +42,19 @@ RESTORE_RECORDS = f"{_PKG}/tools/restore_records.py"
 LISTED_BUCKETS = f"{_PKG}/listed_buckets.py"
 SMQ = f"{_PKG}/smq.py"
 NOTIFICATION = f"{_PKG}/notification.py"
+CONFIG_CALL = f"{_PKG}/config_remediation.py"
+HANDLER = f"{_PKG}/handler.py"
+DELIVERY = f"{_PKG}/delivery.py"
+MESSAGE = f"{_PKG}/message.py"
+VALIDATION = f"{_PKG}/validation.py"
+_SETUP = f"{_PKG}/tools/setup"
+SETUP_COMMAND = f"{_SETUP}/command.py"
+SETUP_REQUEST = f"{_SETUP}/request.py"
+SETUP_RULES = f"{_SETUP}/rules.py"
+SETUP_DELIVERY = f"{_SETUP}/delivery.py"
+SETUP_MARKS = f"{_SETUP}/marks.py"
+SETUP_TEARDOWN = f"{_SETUP}/teardown.py"
+SETUP_REMEDIATION = f"{_SETUP}/remediation.py"
 
 _REDACTION_TESTS = ("tests/test_redaction.py",)
 _HUB_TESTS = ("tests/test_hub.py",)
@@ -52,6 +65,12 @@ _SWEEP_TESTS = ("tests/test_sweep_never_silent.py", "tests/test_sweep.py")
 _NOTIFY_TESTS = ("tests/test_notify.py", "tests/test_failures_reach_someone.py")
 _POLICY_TESTS = ("tests/test_policy_analysis.py",)
 _RESTORE_TESTS = ("tests/test_restore.py",)
+_CONFIG_CALL_TESTS = ("tests/test_config_remediation_call.py",)
+_HANDLER_TESTS = ("tests/test_handler.py",)
+_DELIVERY_TESTS = ("tests/test_delivery.py", "tests/test_handler.py")
+_MESSAGE_TESTS = ("tests/test_message.py", "tests/test_handler.py")
+_SETUP_TESTS = ("tests/test_setup.py", "tests/test_attacks_setup.py")
+_SETUP_REMEDIATION_TESTS = ("tests/test_setup_remediation.py",)
 _CONFIG_TRICKLE = (
     "tests/test_call_time_limits.py"
     "::test_a_trickling_config_answer_ends_the_sweep_in_time_with_its_summary"
@@ -833,5 +852,386 @@ MUTANTS: tuple[Mutant, ...] = (
         r'_INVOKE_LINE = re.compile(r"INFO resource_repair\.\w+: (?P<record>.*)")',
         "any of the package's loggers taken for the audit logger in invoke's output",
         _RESTORE_TESTS,
+    ),
+    # -- Config's own call (custom remediation): checked, capped, confirmed, never raising --
+    Mutant(
+        "config-call-entry-unchecked",
+        CONFIG_CALL,
+        "        check_event(event, account_id, may_act_in)\n",
+        "",
+        "an entry's bucket, region and owner are not checked before Config is asked",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-cap-off-by-one",
+        CONFIG_CALL,
+        "if position > MAX_ENTRIES:",
+        "if position > MAX_ENTRIES + 1:",
+        "eleven entries of one call acted on, not ten",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-past-cap-unaudited",
+        CONFIG_CALL,
+        "results.append(finish(EntryResult(report), notify=False))",
+        "results.append(EntryResult(report))",
+        "an entry past the cap gets no audit line",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-past-cap-published",
+        CONFIG_CALL,
+        "results.append(finish(EntryResult(report), notify=False))",
+        "results.append(finish(EntryResult(report)))",
+        "every entry past the cap is published: one long array floods the topic",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-same-bucket-twice",
+        CONFIG_CALL,
+        "        acted.add(key)\n",
+        "",
+        "a bucket given twice is asked about and acted on twice",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-payload-acted-on",
+        CONFIG_CALL,
+        "result, owner_account_id=result.owner_account_id or entry.owner_account_id",
+        "entry, owner_account_id=result.owner_account_id or entry.owner_account_id",
+        "the payload's entry remediated, not Config's result: no rule, no evaluation time",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-region-of-answer-unchecked",
+        CONFIG_CALL,
+        "if (result.bucket, result.region_id) != (entry.bucket, entry.region_id):",
+        "if result.bucket != entry.bucket:",
+        "Config's result for the same name in another region taken for the bucket asked about",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-owner-of-answer-unchecked",
+        CONFIG_CALL,
+        "        if owner and result.owner_account_id and result.owner_account_id != owner:\n"
+        "            continue\n",
+        "",
+        "Config's result for another account's bucket of that name taken for this one",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-any-rule",
+        CONFIG_CALL,
+        "if any(ref in settings.rule_references for ref in result.rule_references):",
+        "if result.rule_references:",
+        "a NON_COMPLIANT result under any rule (not one prepareRuleName selects) acted on",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-transient-not-retried",
+        CONFIG_CALL,
+        'reason = f"{exc}; not retried here, the sweep tries again"\n'
+        "        return EntryResult(_about(entry, Outcome.FAILED, reason), will_retry=True)",
+        'reason = f"{exc}; not retried here, the sweep tries again"\n'
+        "        return EntryResult(_about(entry, Outcome.FAILED, reason))",
+        "transient OSS trouble's audit line says nobody tries again",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-one-defect-spoils-all",
+        CONFIG_CALL,
+        "    except Exception as exc:  # a defect of ours: this entry's, not the others'",
+        "    except (KeyError, TypeError) as exc:  # a defect of ours: this entry's",
+        "one entry's unexpected error ends the call: the other entries get no result",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-success-if-any",
+        CONFIG_CALL,
+        '"status": "fail" if failed else "success",',
+        '"status": "fail" if failed == len(results) else "success",',
+        "a call with some entries failed says success",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-endpoint-prefix-match",
+        CONFIG_CALL,
+        "_LOOPBACK.fullmatch(host) is not None",
+        "_LOOPBACK.match(host) is not None",
+        "configEndpointOverride=127.0.0.1.evil.example:80 taken for this machine",
+        _CONFIG_CALL_TESTS,
+    ),
+    Mutant(
+        "config-call-bytes-not-sniffed",
+        CONFIG_CALL,
+        "if isinstance(event, (bytes, bytearray, memoryview)):\n        head",
+        "if isinstance(event, (bytearray, memoryview)):\n        head",
+        "Config's call as FC's Python runtime passes it (bytes) refused as a bad SMQ message",
+        _CONFIG_CALL_TESTS,
+    ),
+    # -- the handler: rule selection, FC's retry ----------------------------------------------
+    Mutant(
+        "handler-rule-by-substring",
+        HANDLER,
+        "return any(ref in settings.rule_references for ref in event.rule_references)",
+        'return any(ref in ",".join(settings.rule_references) for ref in event.rule_references)',
+        "a rule whose name is part of a selected one (rule in my-rule) is selected",
+        _HANDLER_TESTS,
+    ),
+    Mutant(
+        "handler-any-rule",
+        HANDLER,
+        "if not _rule_selected(event, settings):",
+        "if not event.rule_references:",
+        "a result under any rule is remediated, not only prepareRuleName's",
+        _HANDLER_TESTS,
+    ),
+    Mutant(
+        "handler-transient-swallowed",
+        HANDLER,
+        "        raise\n    except Exception as exc:  # a defect of ours",
+        "    except Exception as exc:  # a defect of ours",
+        "transient OSS trouble reported as a failure: FC never delivers the message again",
+        _HANDLER_TESTS,
+    ),
+    Mutant(
+        "handler-deadline-is-fc-timeout",
+        HANDLER,
+        "deadline = Deadline(timeout - _RETURN_MARGIN)",
+        "deadline = Deadline(timeout)",
+        "OSS attempts may use FC's whole timeout: no time left for the audit line",
+        (*_HANDLER_TESTS, "tests/test_call_time_limits.py"),
+    ),
+    # -- decoding a delivery: its limits ------------------------------------------------------
+    Mutant(
+        "delivery-size-in-bits",
+        DELIVERY,
+        "if size > MAX_EVENT_BYTES:",
+        "if size > MAX_EVENT_BYTES * 8:",
+        "the size limit compared in the wrong unit: a 1 MiB body is parsed",
+        _DELIVERY_TESTS,
+    ),
+    Mutant(
+        "delivery-integer-digits-unchecked",
+        DELIVERY,
+        "obj = json.loads(text, parse_int=_integer)",
+        "obj = json.loads(text)",
+        "integers of any length handed to Python, whose limit differs by runtime",
+        _DELIVERY_TESTS,
+    ),
+    Mutant(
+        "delivery-cloudevent-with-data-taken",
+        DELIVERY,
+        "if outer.keys() >= _CLOUDEVENT_KEYS:",
+        "if outer.keys() == _CLOUDEVENT_KEYS:",
+        "a CloudEvents envelope with data (every real one) read as a message and ignored",
+        (*_DELIVERY_TESTS, "tests/test_fc3_delivery.py"),
+    ),
+    Mutant(
+        "delivery-base64-lax",
+        DELIVERY,
+        "raw = base64.b64decode(text, validate=True)",
+        "raw = base64.b64decode(text)",
+        "characters outside base64 dropped silently: garbage decoded as a message",
+        _DELIVERY_TESTS,
+    ),
+    # -- reading a message --------------------------------------------------------------------
+    Mutant(
+        "message-not-applicable-acted-on",
+        MESSAGE,
+        "if compliance is not None and compliance != NON_COMPLIANT:",
+        'if compliance == "COMPLIANT":',
+        "a result that is NOT_APPLICABLE (or anything but COMPLIANT) acted on",
+        _MESSAGE_TESTS,
+    ),
+    Mutant(
+        "message-legacy-change-notification-read",
+        MESSAGE,
+        'if "ResourceEventType" in message or "configurationItem" in message:',
+        'if "configurationItem" in message:',
+        "an older configuration change notification read as a non-compliance result",
+        _MESSAGE_TESTS,
+    ),
+    Mutant(
+        "message-owner-is-reporting-account",
+        MESSAGE,
+        'owner_account_id=_account_id(qualifier, "resourceOwnerId")\n'
+        '        or _account_id(message, "accountId"),',
+        'owner_account_id=_account_id(message, "accountId"),',
+        "the account that reported the result taken for the bucket's owner",
+        (*_MESSAGE_TESTS, "tests/test_hub.py"),
+    ),
+    Mutant(
+        "message-earliest-evaluation-time",
+        MESSAGE,
+        "return max(moments, default=None)",
+        "return min(moments, default=None)",
+        "the earliest timestamp dates the evaluation: a bucket made since passes for the one seen",
+        (*_MESSAGE_TESTS, *_CONFIG_CALL_TESTS),
+    ),
+    Mutant(
+        "message-unicode-digits-account",
+        MESSAGE,
+        "if text is not None and not (text.isascii() and text.isdigit()):",
+        "if text is not None and not text.isdigit():",
+        "an account id of non-ASCII digits accepted",
+        _MESSAGE_TESTS,
+    ),
+    # -- validation: what may reach a host name, and whose bucket -----------------------------
+    Mutant(
+        "validation-bucket-prefix-match",
+        VALIDATION,
+        "return _BUCKET_NAME.fullmatch(name) is not None",
+        "return _BUCKET_NAME.match(name) is not None",
+        "a bucket name such as abc.evil.example/# passes on its valid start",
+        _HANDLER_TESTS,
+    ),
+    Mutant(
+        "validation-region-prefix-match",
+        VALIDATION,
+        "not _REGION_ID.fullmatch(region)",
+        "not _REGION_ID.match(region)",
+        "a region id such as cn-hangzhou.evil.example/# passes on its valid start",
+        _HANDLER_TESTS,
+    ),
+    Mutant(
+        "validation-region-length-unbounded",
+        VALIDATION,
+        "if len(region) > _MAX_REGION_LENGTH or not",
+        "if not",
+        "a region id of any length passes",
+        _HANDLER_TESTS,
+    ),
+    Mutant(
+        "validation-member-accounts-ignored",
+        VALIDATION,
+        "if owner is not None and not (may_act_in is not None and may_act_in(owner)):",
+        "if owner is not None and may_act_in is None:",
+        "in hub mode, a bucket of any account is acted on, not only memberAccounts'",
+        (*_HANDLER_TESTS, "tests/test_hub.py"),
+    ),
+    Mutant(
+        "validation-owner-unchecked",
+        VALIDATION,
+        "    check_account(event, function_account_id, may_act_in)\n",
+        "",
+        "a bucket another account owns is acted on with the function's role",
+        (*_HANDLER_TESTS, *_CONFIG_CALL_TESTS),
+    ),
+    # -- setup: plan vs apply, its own things only, Config's limits --------------------------
+    Mutant(
+        "setup-plan-applies",
+        SETUP_COMMAND,
+        "if not request.apply or failed:",
+        "if failed:",
+        "without --apply, the plan is carried out",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-applies-despite-fail",
+        SETUP_COMMAND,
+        "if not request.apply or failed:",
+        "if not request.apply:",
+        "--apply goes ahead although the plan has FAIL lines",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-teardown-without-template",
+        SETUP_COMMAND,
+        "    if setup.request.teardown:\n        return plan_teardown(setup)\n",
+        "",
+        "--teardown plans a setup instead",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-auto-in-dry-run",
+        SETUP_REQUEST,
+        'if mode == "auto" and settings.dry_run:',
+        'if mode == "AUTO" and settings.dry_run:',
+        "auto remediation registered while dryRun is on: Config runs it for nothing",
+        _SETUP_REMEDIATION_TESTS,
+    ),
+    Mutant(
+        "setup-only-one-bare-identifier-refused",
+        SETUP_RULES,
+        "if entry in KNOWN_IDENTIFIERS:",
+        "if entry == READ_RULE:",
+        "a managed rule's identifier other than the read rule's taken for a rule name to create",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-channel-limit-off-by-one",
+        SETUP_DELIVERY,
+        "if len(existing) >= MAX_CHANNELS:",
+        "if len(existing) > MAX_CHANNELS:",
+        "a sixth channel planned when the account has five: --apply fails half-way",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-channel-mark-by-name",
+        SETUP_MARKS,
+        '        channel.get("DeliveryChannelName") == CHANNEL_NAME\n'
+        '        and channel.get("Description") == DESCRIPTION\n',
+        '        channel.get("DeliveryChannelName") == CHANNEL_NAME\n',
+        "a channel someone named like setup's taken for setup's, and torn down",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-rule-tag-key-only",
+        SETUP_MARKS,
+        'isinstance(t, dict) and t.get("Key") == TAG_KEY and t.get("Value") == TAG_VALUE',
+        'isinstance(t, dict) and t.get("Key") == TAG_KEY',
+        "a rule tagged resource-repair with any value taken for setup's, and torn down",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-teardown-unmarked-rule",
+        SETUP_TEARDOWN,
+        "if not rule_is_marked(rule):",
+        'if not rule.get("ConfigRuleId"):',
+        "teardown removes a rule of prepareRuleName that setup did not create",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-teardown-channel-of-any-topic",
+        SETUP_TEARDOWN,
+        "        if not channel_is_marked(channel) or not same_topic_arn(\n"
+        '            channel.get("DeliveryChannelTargetArn"), arn\n'
+        "        ):\n",
+        "        if not channel_is_marked(channel):\n",
+        "teardown removes setup's channel of another deployment (another topic or region)",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-teardown-topics-of-other-templates",
+        SETUP_TEARDOWN,
+        "made = [topic for topic in record.topics() if topic in wanted]",
+        "made = record.topics()",
+        "teardown removes the topics another template in the folder made",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-teardown-subscribed-topic-without-force",
+        SETUP_TEARDOWN,
+        "if others and not setup.request.force:",
+        "if others and not setup.request.apply:",
+        "a topic the deployed trigger subscribes to is deleted with --apply, without --force",
+        _SETUP_TESTS,
+    ),
+    Mutant(
+        "setup-remediation-unrecorded",
+        SETUP_REMEDIATION,
+        "    setup.record.add_remediation(rule_id, remediation_id)\n",
+        "",
+        "a remediation setup registered is not recorded: teardown leaves it behind",
+        _SETUP_REMEDIATION_TESTS,
+    ),
+    Mutant(
+        "setup-remediation-replaces-others",
+        SETUP_REMEDIATION,
+        "        if rid in ours:\n",
+        "        if rid in ours or not ours:\n",
+        "someone else's remediation of a rule taken for setup's",
+        _SETUP_REMEDIATION_TESTS,
     ),
 )

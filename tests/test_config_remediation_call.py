@@ -175,22 +175,36 @@ def test_a_result_under_a_rule_not_selected_gets_no_oss_request(
     assert oss.calls == []
 
 
+@pytest.mark.parametrize(
+    ("ignored", "reported_as"),
+    [
+        ("ResourceId", {"buckets": ["another-bucket"]}),
+        ("Region", {"buckets": [BUCKET], "region": "cn-hangzhou"}),  # that name elsewhere
+        ("ResourceAccountId", {"buckets": [BUCKET], "owner_id": OTHER_ACCOUNT}),
+    ],
+)
 def test_config_answering_about_another_bucket_is_not_acted_on(
-    config: ConfigBackend, oss: OssBackend, monkeypatch: pytest.MonkeyPatch
+    config: ConfigBackend,
+    oss: OssBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    ignored: str,
+    reported_as: dict[str, Any],
 ) -> None:
     rule = config.add_rule(RULE_NAME)
     oss.create_bucket(BUCKET, REGION, "public-read")
     oss.create_bucket("another-bucket", REGION, "public-read")
-    config.add_results(rule, ["another-bucket"], REGION)
-    # A Config that ignored ResourceId would answer with the other bucket's result.
+    config.add_results(rule, **{"region": REGION, **reported_as})
+    # A Config that ignored one of the filters asked for answers with another bucket's result.
     from resource_repair.testing.config import remediation_actions
 
     original = remediation_actions._HANDLERS[CONFIG_READ]
-    monkeypatch.setitem(
-        remediation_actions._HANDLERS,
-        CONFIG_READ,
-        lambda backend, params: original(backend, {**params, "ResourceId": "another-bucket"}),
-    )
+
+    def sloppy(backend: ConfigBackend, params: dict[str, str]) -> dict[str, Any]:
+        if ignored == "ResourceId":
+            return original(backend, {**params, "ResourceId": "another-bucket"})
+        return original(backend, {k: v for k, v in params.items() if k != ignored})
+
+    monkeypatch.setitem(remediation_actions._HANDLERS, CONFIG_READ, sloppy)
     [entry] = call(load_event(SAMPLE))["entries"]
     assert entry["outcome"] == "ignored"
     assert oss.calls == []
@@ -270,6 +284,32 @@ def test_config_unavailable_is_the_entrys_result_never_a_raise(
     assert oss.calls == []
 
 
+def test_one_entrys_unexpected_error_is_its_result_and_the_others_are_acted_on(
+    config: ConfigBackend, oss: OssBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from resource_repair import remediation
+
+    names = [f"{BUCKET}-0000", f"{BUCKET}-0001"]
+    for name in names:
+        reported(config, oss, name)
+    original = remediation.remediate_event
+
+    def defect_on_the_first(event: Any, *args: Any, **kwargs: Any) -> Any:
+        if event.bucket == names[0]:
+            raise RuntimeError("a defect")
+        return original(event, *args, **kwargs)
+
+    monkeypatch.setattr(remediation, "remediate_event", defect_on_the_first)
+    result = call(entries(2))
+    assert result["status"] == "fail"
+    assert [(e["bucket"], e["outcome"]) for e in result["entries"]] == [
+        (names[0], "failed"),
+        (names[1], "remediated"),
+    ]
+    assert "internal error: RuntimeError" in result["entries"][0]["reason"]
+    assert oss.acl_of(names[1]) == "private"
+
+
 def test_oss_unavailable_is_the_entrys_result_never_a_raise(
     config: ConfigBackend, oss: OssBackend
 ) -> None:
@@ -332,7 +372,10 @@ def test_the_role_grants_the_read_this_needs() -> None:
     assert set(config_remediation.AGGREGATE_PERMISSIONS) <= set(required_actions(hub))
 
 
-@pytest.mark.parametrize("value", ["config.example.com:80", "10.0.0.1:9000", "127.0.0.1", "x"])
+@pytest.mark.parametrize(
+    "value",
+    ["config.example.com:80", "10.0.0.1:9000", "127.0.0.1", "x", "127.0.0.1.example.com:80"],
+)
 def test_a_config_endpoint_off_this_machine_is_refused_before_any_request(
     config: ConfigBackend, oss: OssBackend, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:

@@ -71,6 +71,8 @@ def test_hostile_deliveries_are_refused_with_a_reason(name: str, reason: str) ->
         (b"{" * 10, "not valid JSON"),
         (base64.b64encode(b"\xff\xfe"), "base64 body is not UTF-8"),
         (base64.b64encode(b"[1, 2]"), "expected an object"),
+        # A character outside base64's alphabet is refused, not skipped over.
+        (b"eyJy!ZXNvdXJjZUlkIjogIngifQ==", "nor valid base64"),  # {"resourceId": "x"}
         (b"x" * (MAX_EVENT_BYTES + 1), "more than the"),
         (json.dumps({"body": 7, "attrs": {}}).encode(), "body must be a non-empty string"),
     ],

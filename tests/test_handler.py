@@ -163,10 +163,12 @@ def test_localized_rule_names_match_exactly(
     assert invoke(event)["outcome"] == "remediated"
 
 
+# A rule whose name holds the message's rule's name is another rule all the same.
+@pytest.mark.parametrize("rule_setting", ["some-other-rule", f"{RULE_NAME}-copy"])
 def test_another_rules_message_is_ignored(
-    fake_oss: OssBackend, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+    fake_oss: OssBackend, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, rule_setting: str
 ) -> None:
-    monkeypatch.setenv("prepareRuleName", "some-other-rule")
+    monkeypatch.setenv("prepareRuleName", rule_setting)
     fake_oss.create_bucket(BUCKET, REGION, "public-read")
     result = invoke(load_event("noncompliance-oss-stream.txt"))
     assert result["outcome"] == "ignored"
@@ -430,6 +432,19 @@ def test_every_recorded_event_gives_a_well_formed_result(
         assert RESULT_KEYS <= set(result) <= RESULT_KEYS | OPTIONAL_RESULT_KEYS
     assert fake_oss.refused == []
     assert not any(b.created_by_put_acl for b in fake_oss.buckets.values())
+
+
+@pytest.mark.parametrize("region", [f"{REGION}.evil.example/#", "cn-" + "a" * 60])
+def test_a_region_id_only_partly_well_formed_is_invalid_with_no_request(
+    fake_oss: OssBackend, invoke: Invoke, region: str
+) -> None:
+    message = json.loads(load_event("noncompliance-oss-plain.json"))
+    message["evaluationResultIdentifier"]["evaluationResultQualifier"]["regionId"] = region
+    result = invoke(json.dumps(message))
+    assert (result["status"], result["outcome"]) == ("fail", "invalid_event")
+    assert "not a valid region id" in result["reason"]
+    assert fake_oss.calls == []
+    assert fake_oss.refused == []
 
 
 def test_a_well_formed_region_that_does_not_exist_fails_without_a_retry_storm(

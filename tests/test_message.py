@@ -69,6 +69,16 @@ def test_other_messages_are_ignored_with_a_reason(name: str, reason: str) -> Non
     assert reason in result.reason
 
 
+@pytest.mark.parametrize("compliance", ["NOT_APPLICABLE", "INSUFFICIENT_DATA", "IGNORED"])
+def test_a_result_that_is_not_non_compliant_is_ignored(compliance: str) -> None:
+    # Config's other compliance types: a bucket it could not judge is no public bucket.
+    result = classify_message(
+        {**message("noncompliance-oss-current-plain.json"), "complianceType": compliance}
+    )
+    assert isinstance(result, IgnoredMessage)
+    assert f"complianceType is {compliance!r}" in result.reason
+
+
 def test_a_message_with_nothing_recognisable_is_ignored() -> None:
     result = classify_message({"hello": "world"})
     assert isinstance(result, IgnoredMessage)

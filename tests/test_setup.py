@@ -152,6 +152,24 @@ def test_teardown_removes_only_what_setup_made(
     assert lines[-1] == "nothing to change: everything is in place"
 
 
+def test_teardown_keeps_a_rule_and_a_channel_that_only_look_like_setups(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Someone's rule of prepareRuleName, tagged with setup's key but not its value, and a
+    # channel to the topic with setup's name but not its description: neither is setup's.
+    rule = cloud.config.add_rule(RULE)
+    rule.tags = (("resource-repair", "theirs"),)
+    theirs = cloud.config.add_delivery_channel(
+        f"acs:mns:ap-southeast-1:{ACCOUNT}:/topics/SMQTestConfig", name="resource-repair-setup"
+    )
+    assert setup(cloud, capsys, "--apply")[0] == 0
+    code, lines, _ = setup(cloud, capsys, "--teardown", "--apply")
+    assert code == 0, lines
+    assert any(line.startswith("found") and "is not setup's: kept" in line for line in lines)
+    assert list(cloud.config.rules.values()) == [rule]
+    assert cloud.config.delivery_channels == [theirs]
+
+
 def test_teardown_refuses_a_topic_others_subscribe_to_unless_forced(
     cloud: Cloud, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -238,10 +256,13 @@ def test_a_missing_rule_id_is_named_and_nothing_is_made(
     assert cloud.mns.topics == {}
 
 
+@pytest.mark.parametrize(
+    "identifier", ["oss-bucket-public-read-prohibited", "oss-bucket-public-write-prohibited"]
+)
 def test_a_bare_managed_rule_identifier_is_refused_with_advice(
-    cloud: Cloud, capsys: pytest.CaptureFixture[str]
+    cloud: Cloud, capsys: pytest.CaptureFixture[str], identifier: str
 ) -> None:
-    ref = "prepareRuleName=oss-bucket-public-read-prohibited"
+    ref = f"prepareRuleName={identifier}"
     code, lines, _ = setup(cloud, capsys, "--apply", "--env", ref)
     assert code == 1
     assert any("name a rule instead" in line for line in lines), lines
