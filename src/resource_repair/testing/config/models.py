@@ -396,3 +396,15 @@ def _offset(token: str) -> int:
         return int(base64.b64decode(token, validate=True).split(b".")[0])
     except ValueError:
         raise ConfigServiceError(400, "InvalidNextToken", "The NextToken is invalid.") from None
+
+
+def aggregator_of(params: Mapping[str, str]) -> str | None:
+    """The account group of an ``Aggregate`` call (mandatory there), else None."""
+    if "Aggregate" in params.get("Action", ""):
+        value = params.get("AggregatorId", "")
+        if not value:
+            raise ConfigServiceError(
+                400, "MissingAggregatorId", "AggregatorId is mandatory for this action."
+            )
+        return value
+    return None

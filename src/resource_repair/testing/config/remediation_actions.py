@@ -20,6 +20,7 @@ from resource_repair.testing.config.models import (
     FakeRemediation,
     FakeRule,
     _render,
+    aggregator_of,
 )
 from resource_repair.testing.identities import DEFAULT_ACCOUNT_ID
 
@@ -43,19 +44,8 @@ def remediation_action(
     return _HANDLERS.get(action)
 
 
-def _aggregator(params: Mapping[str, str]) -> str | None:
-    if "Aggregate" in params.get("Action", ""):
-        value = params.get("AggregatorId", "")
-        if not value:
-            raise ConfigServiceError(
-                400, "MissingAggregatorId", "AggregatorId is mandatory for this action."
-            )
-        return value
-    return None
-
-
 def _create(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
-    aggregator_id = _aggregator(params)
+    aggregator_id = aggregator_of(params)
     rule = backend.rules.get(params.get("ConfigRuleId", ""))
     if rule is None or rule.aggregator_id != aggregator_id:
         raise ConfigServiceError(400, "ConfigRuleNotExists", "The ConfigRule does not exist.")
@@ -87,7 +77,7 @@ def _create(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]
 
 
 def _list(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
-    aggregator_id = _aggregator(params)
+    aggregator_id = aggregator_of(params)
     wanted = set(filter(None, params.get("ConfigRuleIds", "").split(",")))
     with backend.lock:
         found = [
@@ -114,7 +104,7 @@ def _list(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _delete(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
-    aggregator_id = _aggregator(params)
+    aggregator_id = aggregator_of(params)
     results = []
     with backend.lock:
         for wanted in filter(None, params.get("RemediationIds", "").split(",")):
@@ -137,7 +127,7 @@ def _delete(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]
 
 def _resource_results(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
     """ListResourceEvaluationResults: one resource's results under every rule."""
-    aggregator_id = _aggregator(params)
+    aggregator_id = aggregator_of(params)
     resource_id = params.get("ResourceId", "")
     if not resource_id:
         raise ConfigServiceError(400, "MissingResourceId", "ResourceId is mandatory.")

@@ -24,6 +24,7 @@ from resource_repair.testing.config.models import (
     ConfigServiceError,
     FakeDeliveryChannel,
     FakeRule,
+    aggregator_of,
 )
 from resource_repair.testing.identities import DEFAULT_ACCOUNT_ID
 
@@ -74,20 +75,8 @@ def _recorder(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, An
     }
 
 
-def _aggregator(params: Mapping[str, str]) -> str | None:
-    """The account group of an ``Aggregate`` call (mandatory there), else None."""
-    if "Aggregate" in params.get("Action", ""):
-        value = params.get("AggregatorId", "")
-        if not value:
-            raise ConfigServiceError(
-                400, "MissingAggregatorId", "AggregatorId is mandatory for this action."
-            )
-        return value
-    return None
-
-
 def _create_rule(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
-    aggregator_id = _aggregator(params)
+    aggregator_id = aggregator_of(params)
     name = params.get("ConfigRuleName", "")
     identifier = params.get("SourceIdentifier", "")
     if not name or not identifier or params.get("SourceOwner") != "ALIYUN":
@@ -122,7 +111,7 @@ def _create_rule(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str,
 
 
 def _rule(backend: ConfigBackend, params: Mapping[str, str]) -> FakeRule:
-    aggregator_id = _aggregator(params)
+    aggregator_id = aggregator_of(params)
     rule = backend.rules.get(params.get("ConfigRuleId", ""))
     if rule is None or rule.aggregator_id != aggregator_id:
         raise ConfigServiceError(400, "ConfigRuleNotExists", "The ConfigRule does not exist.")
@@ -155,7 +144,7 @@ def _render_rule(rule: FakeRule) -> dict[str, Any]:
 def _list_aggregate_rules(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
     """Paged and filtered by name as ListConfigRules is: the sweep and backfill look an
     account group's rules up with it."""
-    aggregator_id = _aggregator(params)
+    aggregator_id = aggregator_of(params)
     page = max(1, int(params.get("PageNumber") or 1))
     size = min(100, max(1, int(params.get("PageSize") or 10)))
     name = params.get("ConfigRuleName") or params.get("Keyword") or ""
@@ -174,7 +163,7 @@ def _list_aggregate_rules(backend: ConfigBackend, params: Mapping[str, str]) -> 
 
 
 def _delete_rules(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
-    aggregator_id = _aggregator(params)
+    aggregator_id = aggregator_of(params)
     items = []
     with backend.lock:
         for rule_id in filter(None, params.get("ConfigRuleIds", "").split(",")):
@@ -195,7 +184,7 @@ def _truth(params: Mapping[str, str], key: str) -> bool:
 
 
 def _create_channel(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
-    aggregator_id = _aggregator(params)
+    aggregator_id = aggregator_of(params)
     kind = params.get("DeliveryChannelType", "")
     target = params.get("DeliveryChannelTargetArn", "")
     if kind not in ("OSS", "MNS", "SLS") or not target:
@@ -229,12 +218,12 @@ def _create_channel(backend: ConfigBackend, params: Mapping[str, str]) -> dict[s
 
 
 def _list_aggregate_channels(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
-    _aggregator(params)
+    aggregator_of(params)
     return backend.list_delivery_channels(params)
 
 
 def _delete_channel(backend: ConfigBackend, params: Mapping[str, str]) -> dict[str, Any]:
-    aggregator_id = _aggregator(params)
+    aggregator_id = aggregator_of(params)
     wanted = params.get("DeliveryChannelId", "")
     with backend.lock:
         for channel in backend.delivery_channels:
