@@ -26,7 +26,7 @@ _PKG = "src/resource_repair"
 REDACTION = f"{_PKG}/redaction.py"
 MEMBER_ACCESS = f"{_PKG}/member_access.py"
 RPC = f"{_PKG}/rpc.py"
-ENDPOINTS = f"{_PKG}/tools/endpoints.py"
+ENDPOINTS = f"{_PKG}/endpoints.py"
 NO_REDIRECTS = f"{_PKG}/tools/no_redirects.py"
 CUTOFF = f"{_PKG}/cutoff.py"
 RETRY = f"{_PKG}/retry.py"
@@ -956,9 +956,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "config-call-endpoint-prefix-match",
         CONFIG_CALL,
-        "_LOOPBACK.fullmatch(host) is not None",
-        "_LOOPBACK.match(host) is not None",
-        "configEndpointOverride=127.0.0.1.evil.example:80 taken for this machine",
+        "return loopback_host_port(value, CONFIG_ENDPOINT_OVERRIDE)",
+        "return value or None",
+        "configEndpointOverride taken as given, never checked for this machine",
         _CONFIG_CALL_TESTS,
     ),
     Mutant(

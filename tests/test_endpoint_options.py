@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from resource_repair.cli import main
-from resource_repair.testing import DEFAULT_CREDENTIALS
-from resource_repair.tools.endpoints import (
+from resource_repair.endpoints import (
     EndpointOptionError,
     loopback_host_port,
     loopback_url,
 )
+from resource_repair.testing import DEFAULT_CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[1]
 

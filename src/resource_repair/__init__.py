@@ -12,7 +12,7 @@ fakes (tests/test_layers.py reads this list and checks every import, function-le
 included). A new module goes on the lowest layer whose modules it needs.
 
 1. foundations: resource_repair, errors, logtext, redaction, credentials, invocation, report,
-   sweep_trigger, cutoff, retry, rpc.
+   sweep_trigger, cutoff, retry, rpc, endpoints.
 2. fakes: testing, testing.*.
 3. what is read and said: message, delivery, validation, audit, notification.
 4. remediations: remediators, remediators.*.

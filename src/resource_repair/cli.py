@@ -504,7 +504,7 @@ def _callers_account(args: argparse.Namespace, credentials: Credentials) -> str:
 
 def _sts_endpoint(args: argparse.Namespace) -> str | None:
     """The hidden --sts-endpoint, for a fake STS: plain HTTP, so loopback only."""
-    from resource_repair.tools.endpoints import loopback_host_port
+    from resource_repair.endpoints import loopback_host_port
 
     return loopback_host_port(args.sts_endpoint, "--sts-endpoint")
 
@@ -579,10 +579,10 @@ def _event(args: argparse.Namespace) -> int:
 
 def _backfill(args: argparse.Namespace) -> int:
     from resource_repair.config_api import site_for_region
+    from resource_repair.endpoints import loopback_host_port
     from resource_repair.settings import Settings
     from resource_repair.tools.backfill import Backfill, run_backfill
     from resource_repair.tools.config_client import ConfigApiError
-    from resource_repair.tools.endpoints import loopback_host_port
     from resource_repair.tools.template import load_template
 
     # Everything the user typed is checked before the first request.

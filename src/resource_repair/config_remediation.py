@@ -24,11 +24,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from resource_repair.audit import write_audit
+from resource_repair.endpoints import EndpointOptionError, loopback_host_port
 from resource_repair.errors import ConfigurationError, InvalidEventError, TransientError
 from resource_repair.invocation import context_text, function_region
 from resource_repair.logtext import untrusted, untrusted_traceback
@@ -54,8 +54,6 @@ AGGREGATE_PERMISSIONS = ("config:ListAggregateResourceEvaluationResults",)
 """... and with configAggregatorId (hub mode), the account group's reads instead."""
 
 _SHOWN = 64
-# 127.0.0.0/8 as a strict dotted quad (no "127.1", no leading zeros).
-_LOOPBACK = re.compile(r"127(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,16 +272,10 @@ def config_endpoint(environ: Mapping[str, str]) -> str | None:
     """``configEndpointOverride``: a fake Config on this machine (``127.0.0.1:port``), for
     local runs. Requests to it carry the signature and token in clear: loopback only."""
     value = environ.get(CONFIG_ENDPOINT_OVERRIDE, "").strip()
-    if not value:
-        return None
-    host, _, port = value.rpartition(":")
-    loopback = host == "localhost" or _LOOPBACK.fullmatch(host) is not None
-    if not (loopback and port.isdigit() and 1 <= int(port) <= 65535):
-        raise ConfigurationError(
-            f"{CONFIG_ENDPOINT_OVERRIDE}={value[:80]!r} must be a loopback host:port such as"
-            " 127.0.0.1:9000"
-        )
-    return value
+    try:
+        return loopback_host_port(value, CONFIG_ENDPOINT_OVERRIDE)
+    except EndpointOptionError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def _config_client(

@@ -129,13 +129,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """0 when every selected bucket is restored (or would be), 1 when any was refused or
     failed, 2 when the restore cannot start."""
-    from resource_repair.tools.caller import CloudServiceError, caller_identity
-    from resource_repair.tools.cloud_credentials import NoCredentialsError, tool_credentials
-    from resource_repair.tools.endpoints import (
+    from resource_repair.endpoints import (
         EndpointOptionError,
         loopback_host_port,
         loopback_url,
     )
+    from resource_repair.tools.caller import CloudServiceError, caller_identity
+    from resource_repair.tools.cloud_credentials import NoCredentialsError, tool_credentials
 
     try:
         endpoint = loopback_url(args.endpoint, "--endpoint")

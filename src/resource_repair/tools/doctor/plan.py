@@ -8,9 +8,9 @@ import dataclasses
 from pathlib import Path
 
 from resource_repair.credentials import Credentials
+from resource_repair.endpoints import loopback_host_port, loopback_url
 from resource_repair.errors import ResourceRepairError
 from resource_repair.tools.doctor.answers import as_list, as_mapping
-from resource_repair.tools.endpoints import loopback_host_port, loopback_url
 from resource_repair.tools.template import FunctionTemplate, load_template
 
 DEFAULT_TEMPLATE = "template.yml"

@@ -10,11 +10,11 @@ import re
 from urllib.parse import urlsplit
 
 from resource_repair.credentials import Credentials
+from resource_repair.endpoints import loopback_host_port
 from resource_repair.errors import ConfigurationError, ResourceRepairError
 from resource_repair.notify_settings import ENDPOINT_OVERRIDE, MAIL_SENDER, loopback_endpoint
 from resource_repair.settings import Settings
 from resource_repair.tools.doctor.plan import SITE_NAMES, event_topic
-from resource_repair.tools.endpoints import loopback_host_port
 from resource_repair.tools.template import FunctionTemplate, load_template
 
 DEFAULT_TEMPLATE = "template.yml"

@@ -1,5 +1,6 @@
-"""The one check of every command-line option that points a command at a local fake
-(``--sts-endpoint``, ``--config-endpoint``, ``--mns-endpoint``, ``restore --endpoint``).
+"""The one check of every option or setting that points at a local fake in ``host:port``
+form (``--sts-endpoint``, ``--config-endpoint``, ``--mns-endpoint``, ``restore --endpoint``,
+and the function's ``configEndpointOverride``).
 
 Requests to a fake go in clear HTTP and carry the caller's signature and security token, so
 the option may only ever name this machine. It is read strictly as ``host:port`` and nothing
