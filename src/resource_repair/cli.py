@@ -42,9 +42,15 @@ class UsageError(ResourceRepairError):
     """A mistake on the command line or in a file it names."""
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Said by the command's own parser, so that its --help is the one pointed to.
+        _unrecognized(args.parser, extra)
     level = getattr(logging, args.log_level)
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
@@ -56,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.command(args))
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: one line, not the traceback of wherever the command happened to be.
+        # A command that was writing says which bucket it was in (see tools/interruption).
+        _say(f"resource-repair: interrupted{': ' + str(exc) if str(exc) else ''}")
+        return EXIT_INTERRUPTED
     except CloudServiceError as exc:
         _say(f"resource-repair: {exc}")
         return EXIT_FAILED
@@ -87,8 +98,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows a default only where there is one worth showing."""
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only where there is one worth showing; the example at the end as
+    it is written."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -104,21 +116,31 @@ def _parser() -> argparse.ArgumentParser:
         " remediate what Cloud Config already reported.",
         formatter_class=_Formatter,
     )
-    parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS, help="log detail")
+    parser.add_argument(
+        "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="log detail"
+    )
     # The same option after the subcommand; SUPPRESS keeps the one given before it otherwise.
     after = _Parser(add_help=False)
     after.add_argument(
         "--log-level",
         default=argparse.SUPPRESS,
+        type=str.upper,
         choices=LOG_LEVELS,
         help="log detail (default: INFO)",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND", help="what to do")
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
-        return commands.add_parser(
-            name, help=text, description=text, parents=[after], formatter_class=_Formatter
+        sub = commands.add_parser(
+            name,
+            help=text,
+            description=text,
+            parents=[after],
+            formatter_class=_Formatter,
+            epilog=_example(name),
         )
+        sub.set_defaults(parser=sub)
+        return sub
 
     invoke = command("invoke", "run the function's handler here, like `s local invoke`")
     _event_source(invoke)
@@ -244,7 +266,7 @@ def _parser() -> argparse.ArgumentParser:
         "-t", "--template", default=DEFAULT_TEMPLATE, help="exemptBuckets etc. from here"
     )
     _env_option(backfill)
-    backfill.add_argument("--config-endpoint", help=argparse.SUPPRESS)  # a local fake Config API
+    _config_endpoint_option(backfill)
     _credential_options(backfill)
     backfill.set_defaults(command=_backfill)
 
@@ -280,6 +302,28 @@ def _parser() -> argparse.ArgumentParser:
     setup_arguments(setup)
     setup.set_defaults(command=_setup)
 
+    sweep = command(
+        "sweep",
+        "run the sweep (index.sweep) here once and print its result: against the fakes by"
+        " default, dry run unless --apply",
+    )
+    sweep.add_argument(
+        "-t",
+        "--template",
+        help=f"the function's settings, prepareRuleName's rules included (default:"
+        f" {DEFAULT_TEMPLATE} if there is one here, else the function's defaults)",
+    )
+    _env_option(sweep)
+    from resource_repair.tools.local_sweep import add_arguments as sweep_arguments
+
+    sweep_arguments(sweep)
+    sweep.add_argument(
+        "--profile",
+        help="with --oss real: a profile of the aliyun CLI's configuration (default:"
+        " ALIBABA_CLOUD_ACCESS_KEY_* from the environment)",
+    )
+    sweep.set_defaults(command=_sweep)
+
     cloud = command(
         "fake-cloud", "serve fakes of Config, SMQ, STS, RAM and OSS on loopback; print settings"
     )
@@ -297,6 +341,15 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="SERVICE/FUNCTION",
         help="a function the fake FC API has deployed (for setup --config-remediation); repeatable",
+    )
+    cloud.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Config rule there from the start (built on oss-bucket-public-read-prohibited;"
+        " every public bucket is its NON_COMPLIANT result); repeatable (default: none, as"
+        " before `setup`)",
     )
     cloud.set_defaults(command=_fake_cloud)
 
@@ -322,7 +375,11 @@ def _parser() -> argparse.ArgumentParser:
         "--latency-ms", type=_latency, default=0.0, help="delay every answer this long"
     )
     fake.add_argument(
-        "--trust-any-key", action="store_true", help="accept any signature (benchmarks)"
+        "--trust-any-key",
+        action="store_true",
+        help="accept requests signed with any key: your own with `invoke --oss real`, or a"
+        " benchmark's. Without it only the built-in test key is accepted, which `invoke"
+        " --env ossEndpointOverride=URL` signs with and `fake-cloud` exports",
     )
     fake.add_argument(
         "--qps-limit",
@@ -333,7 +390,124 @@ def _parser() -> argparse.ArgumentParser:
         " (default: no limit)",
     )
     fake.set_defaults(command=_fake_oss)
+    for sub in commands.choices.values():
+        _document_fake_options(sub)
     return parser
+
+
+# What the options that point a command at a local fake accept; some commands declare
+# them in their own modules.
+_FAKE_OPTIONS = {
+    "--sts-endpoint": "a fake STS on this machine instead of STS: fake-cloud's $FAKE_STS",
+    "--config-endpoint": "a fake Config API on this machine instead of Config:"
+    " fake-cloud's $FAKE_CONFIG",
+    "--mns-endpoint": "a fake SMQ (MNS) on this machine instead of SMQ: fake-cloud's"
+    " $mnsEndpointOverride without http://",
+    "--ram-endpoint": "a fake RAM on this machine instead of RAM: fake-cloud's $FAKE_RAM",
+    "--endpoint": "a fake OSS on this machine instead of OSS: fake-oss's or fake-cloud's"
+    " address without http://",
+    "--site": "the Cloud Config site (default: the template's configSite, else from its region)",
+}
+
+
+def _document_fake_options(parser: argparse.ArgumentParser) -> None:
+    """Give every option for a local fake a help line saying what it accepts: a user
+    following the README must never need an option that --help does not explain."""
+    for action in parser._actions:
+        for option in action.option_strings:
+            if option in _FAKE_OPTIONS and action.help in (None, argparse.SUPPRESS):
+                loopback = option != "--site"
+                action.help = _FAKE_OPTIONS[option] + (
+                    " (HOST:PORT on loopback only, plain HTTP)" if loopback else ""
+                )
+                if loopback and action.metavar is None:
+                    action.metavar = "HOST:PORT"
+
+
+# One example per command, each working on a fresh clone (set up with `make demo`) from its
+# root, as a shell script; tests/test_cli_examples.py runs every one. Those that need the
+# cloud start `fake-cloud` first and stop it last; remote-invoke needs a deployed function.
+_START_FAKE_CLOUD = (
+    "resource-repair fake-cloud --bucket shop-site"
+    " --rule test-oss-bucket-public-read-prohibited > fake-cloud.env &",
+    "until grep -q FAKE_RAM fake-cloud.env 2>/dev/null; do sleep 0.2; done; . ./fake-cloud.env",
+)
+_STOP = ("kill %1",)
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "invoke": ("resource-repair invoke -f tests/events/noncompliance-oss-json-envelope.json",),
+    "event": ("resource-repair event --bucket my-bucket --region cn-hangzhou -o event.json",),
+    "remote-invoke": (
+        "resource-repair remote-invoke -t template.yml"
+        " -f tests/events/noncompliance-oss-json-envelope.json",
+    ),
+    "backfill": (
+        *_START_FAKE_CLOUD,
+        "resource-repair backfill --rule-name test-oss-bucket-public-read-prohibited"
+        " --sts-endpoint $FAKE_STS --config-endpoint $FAKE_CONFIG"
+        " --env ossEndpointOverride=$ossEndpointOverride",
+        *_STOP,
+    ),
+    "whoami": (*_START_FAKE_CLOUD, "resource-repair whoami --sts-endpoint $FAKE_STS", *_STOP),
+    "doctor": (
+        *_START_FAKE_CLOUD,
+        'FAKES="--sts-endpoint $FAKE_STS --config-endpoint $FAKE_CONFIG"',
+        "resource-repair setup --apply $FAKES --ram-endpoint $FAKE_RAM",
+        "resource-repair doctor --skip-deployed $FAKES --mns-endpoint ${mnsEndpointOverride#http://}",
+        *_STOP,
+    ),
+    "restore": (
+        *_START_FAKE_CLOUD,
+        "resource-repair backfill --rule-name test-oss-bucket-public-read-prohibited --apply"
+        " --env dryRun=false --sts-endpoint $FAKE_STS --config-endpoint $FAKE_CONFIG"
+        " --env ossEndpointOverride=$ossEndpointOverride --report report.jsonl",
+        "resource-repair restore --report report.jsonl --endpoint ${ossEndpointOverride#http://}",
+        *_STOP,
+    ),
+    "setup": (
+        *_START_FAKE_CLOUD,
+        "resource-repair setup --sts-endpoint $FAKE_STS --config-endpoint $FAKE_CONFIG"
+        " --ram-endpoint $FAKE_RAM",
+        *_STOP,
+    ),
+    "sweep": (
+        "resource-repair sweep --bucket shop-site --bucket old-downloads:ap-southeast-1:private",
+    ),
+    "fake-cloud": (*_START_FAKE_CLOUD, "cat fake-cloud.env", *_STOP),
+    "fake-oss": (
+        "resource-repair fake-oss --port 0 --bucket shop-site > fake-oss.url &",
+        "until test -s fake-oss.url; do sleep 0.2; done",
+        "resource-repair event --bucket shop-site --region ap-southeast-1 -o event.txt",
+        "resource-repair invoke -f event.txt --env ossEndpointOverride=$(cat fake-oss.url)",
+        *_STOP,
+    ),
+}
+# Commands whose example needs what a fresh clone does not have.
+EXAMPLE_NEEDS = {"remote-invoke": "after `s deploy -t template.yml`, with your keys"}
+
+
+def _example(name: str) -> str | None:
+    lines = EXAMPLES.get(name)
+    if lines is None:
+        return None
+    where = EXAMPLE_NEEDS.get(name, "from the clone, as a shell script")
+    return f"example ({where}):\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _unrecognized(parser: argparse.ArgumentParser, extra: Sequence[str]) -> NoReturn:
+    """The command's own usage error for options it does not have, with the closest one
+    it does have (``backfill --dry-run``: a dry run is the default there)."""
+    known = [o for action in parser._actions for o in action.option_strings]
+    hints = []
+    for word in extra:
+        name = word.split("=", 1)[0]
+        if name in ("--dry-run", "--dryrun"):
+            hints.append(f"{name}: a dry run is the default; --apply writes")
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        if close and name.startswith("-"):
+            hints.append(f"did you mean {close[0]}?")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
 def _event_source(parser: argparse.ArgumentParser) -> None:
@@ -358,7 +532,21 @@ def _credential_options(parser: argparse.ArgumentParser) -> None:
         help="a profile of the aliyun CLI's configuration (default: ALIBABA_CLOUD_ACCESS_KEY_*"
         " from the environment)",
     )
-    parser.add_argument("--sts-endpoint", help=argparse.SUPPRESS)  # a local fake STS
+    parser.add_argument(
+        "--sts-endpoint",
+        metavar="HOST:PORT",
+        help="a fake STS on this machine instead of STS (loopback only, plain HTTP):"
+        " fake-cloud's $FAKE_STS",
+    )
+
+
+def _config_endpoint_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config-endpoint",
+        metavar="HOST:PORT",
+        help="a fake Config API on this machine instead of Config (loopback only, plain"
+        " HTTP): fake-cloud's $FAKE_CONFIG",
+    )
 
 
 def _port(text: str) -> int:
@@ -420,6 +608,17 @@ def _account_id(value: str | None) -> str | None:
     return value
 
 
+def _bucket_name(value: str, option: str) -> str:
+    """A bucket name as OSS allows it: an event or request naming another is refused."""
+    from resource_repair.validation import check_bucket_name
+
+    try:
+        check_bucket_name(value)
+    except InvalidEventError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    return value
+
+
 def _region(value: str, option: str) -> str:
     try:
         check_region_id(value)
@@ -465,6 +664,24 @@ def _function_environment(
     internal endpoints are unreachable from outside. An explicit --env still wins."""
     reachable = {ENDPOINT_MODE: "public"} if workstation else {}
     return {**template, **reachable, **overrides}
+
+
+def _aggregator_id(value: str | None) -> str | None:
+    """An account group's id (``ca-...``), checked as the function checks
+    configAggregatorId, before any request."""
+    if value is None:
+        return None
+    from resource_repair.errors import ConfigurationError
+    from resource_repair.settings import CONFIG_AGGREGATOR_ID, Settings
+
+    try:
+        Settings.from_env({CONFIG_AGGREGATOR_ID: value})
+    except ConfigurationError:
+        raise UsageError(
+            f"--aggregator-id {value[:80]!r} is not an account group id (ca- and 4 to 40"
+            " lowercase letters or digits)"
+        ) from None
+    return value
 
 
 def _report_path(value: str | None) -> Path | None:
@@ -563,6 +780,8 @@ def _event(args: argparse.Namespace) -> int:
     from resource_repair.tools.event_builder import non_compliance_message, wrap
 
     account = str(_account_id(args.account_id))
+    _bucket_name(args.bucket, "--bucket")
+    _region(args.region, "--region")
     text = wrap(
         non_compliance_message(args.bucket, args.region, args.rule, account, args.rule_id),
         args.format,
@@ -590,6 +809,7 @@ def _backfill(args: argparse.Namespace) -> int:
         raise UsageError("--max-changes must be >= 0 and --concurrency within 1..256")
     regions = tuple(_region(r.strip(), "--regions") for r in args.regions.split(",") if r.strip())
     _account_id(args.account_id)
+    _aggregator_id(args.aggregator_id)
     report_path = _report_path(args.report)
     config_endpoint = loopback_host_port(args.config_endpoint, "--config-endpoint")
     overrides = _env_overrides(args.env)
@@ -650,11 +870,49 @@ def _setup(args: argparse.Namespace) -> int:
     return run(args, sys.stdout, sys.stderr)
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from resource_repair.tools.local_sweep import real_credentials, run, template_path
+    from resource_repair.tools.template import load_template
+
+    overrides = _env_overrides(args.env)
+    real = args.oss == "real"
+    path = template_path(args.template, DEFAULT_TEMPLATE)
+    if path is not None:
+        template = load_template(path, accept_fc3=True)
+        environment, region = template.environment, template.region
+    else:
+        environment, region = {}, "ap-southeast-1"
+        print(
+            f"no {DEFAULT_TEMPLATE} in {Path.cwd()}: using the function's default settings"
+            f" (pass --env {RULE_REFERENCES}=NAME for the rules to sweep)",
+            file=sys.stderr,
+        )
+    credentials = real_credentials(args.profile) if real else None
+    return run(
+        _function_environment(environment, overrides, workstation=real),
+        region,
+        real=real,
+        buckets=args.bucket,
+        apply=args.apply,
+        max_changes=args.max_changes,
+        credentials=credentials,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+
+
 def _fake_cloud(args: argparse.Namespace) -> int:
     from resource_repair.tools.fake_cloud import serve
 
     try:
-        return serve(args.host, args.bucket, sys.stdout, sys.stderr, functions=args.function)
+        return serve(
+            args.host,
+            args.bucket,
+            sys.stdout,
+            sys.stderr,
+            functions=args.function,
+            rules=args.rule,
+        )
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}: {exc.strerror}") from None
 

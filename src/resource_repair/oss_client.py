@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import ipaddress
 import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
 import oss2
@@ -47,6 +49,7 @@ from resource_repair.errors import (
 from resource_repair.redaction import SIGNATURE_ECHO_FIELDS, protect_logs
 from resource_repair.remediators.contract import BucketState
 from resource_repair.retry import SHORTEST_ATTEMPT, Deadline
+from resource_repair.rpc import network_reason
 from resource_repair.settings import EndpointMode
 
 T = TypeVar("T")
@@ -107,6 +110,7 @@ class BucketClient:
         )
         self._timeout = timeout
         self._deadline = deadline
+        self._host = _request_host(endpoint, bucket)
 
     def get_state(self) -> BucketState:
         """The bucket's ACL, owner and creation date; BucketNotFoundError if it is missing."""
@@ -175,7 +179,7 @@ class BucketClient:
         self._bucket.timeout = limit
         backstop = min(limit + _BACKSTOP_GRACE, self._deadline.remaining())
         seconds = max(backstop, limit)
-        with _translated(operation):
+        with _translated(operation, self._host, limit):
             try:
                 return run_within(seconds, request, operation)
             except CallTimedOutError:
@@ -237,14 +241,28 @@ class _GuardedSession(oss2.Session):  # type: ignore[misc]  # oss2 is untyped
             self.session.mount(prefix, _TRACKING_ADAPTER(pool_connections=size, pool_maxsize=size))
 
 
+def _request_host(endpoint: str, bucket: str) -> str:
+    """The host oss2 sends a bucket's requests to: ``<bucket>.<endpoint>``, or the endpoint
+    itself for an IP address or localhost (a fake), where the bucket goes into the path."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+    host = parts.hostname or endpoint
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost":
+            return f"{bucket}.{parts.netloc}"
+    return parts.netloc
+
+
 @contextlib.contextmanager
-def _translated(operation: str) -> Iterator[None]:
+def _translated(operation: str, host: str = "", seconds: float | None = None) -> Iterator[None]:
     """Re-raise oss2's failures, and the transport's, as PermanentOssError or
-    TransientOssError."""
+    TransientOssError. A connection failure is said in plain words with the host it was
+    for (``host``), never as the libraries' nested texts."""
     try:
         yield
     except oss2.exceptions.OssError as exc:
-        raise translate_oss_error(operation, exc) from exc
+        raise translate_oss_error(operation, exc, host, seconds) from exc
     except ParseError as exc:
         raise TransientOssError(
             operation, None, "MalformedResponse", "OSS answered with unreadable XML", ""
@@ -254,6 +272,8 @@ def _translated(operation: str) -> Iterator[None]:
         # document too) raises requests' own exceptions: a read timeout, a reset, a
         # chunked body cut short.
         detail = _first_line(f"{type(exc).__name__}: {exc}")
+        if host:
+            detail = f"cannot reach {host}: {network_reason(str(exc), seconds=seconds)}"
         raise TransientOssError(operation, None, "RequestError", detail, "") from exc
 
 
@@ -265,7 +285,9 @@ _TRANSPORT_ERRORS = (
 )
 
 
-def translate_oss_error(operation: str, exc: oss2.exceptions.OssError) -> OssCallError:
+def translate_oss_error(
+    operation: str, exc: oss2.exceptions.OssError, host: str = "", seconds: float | None = None
+) -> OssCallError:
     _cut_signature_echo(exc)
     status = int(exc.status)
     code = exc.code or type(exc).__name__
@@ -273,6 +295,8 @@ def translate_oss_error(operation: str, exc: oss2.exceptions.OssError) -> OssCal
     request_id = exc.request_id or ""
     if isinstance(exc, oss2.exceptions.RequestError):
         detail = _first_line(str(exc.body))
+        if host:
+            detail = f"cannot reach {host}: {network_reason(str(exc.body), seconds=seconds)}"
         if _names_no_host(exc):
             # The region's endpoint does not exist in DNS: a well-formed but unknown region.
             # Retrying cannot help, and raising would have FC replay the message for nothing.

@@ -179,11 +179,14 @@ def server_message(text: object) -> str:
     return _SIGNATURE_ECHO.sub("", str(text or "")).strip()
 
 
-def network_reason(text: str) -> str:
+def network_reason(text: str, *, seconds: float | None = None) -> str:
     """A short, one-line reason for a connection failure described by ``text``. Never the
-    text itself: an SDK's includes the signed URL, and an RPC URL carries the token."""
+    text itself: an SDK's includes the signed URL, and an RPC URL carries the token.
+    ``seconds``: the time limit that was in force, said when the reason is a timeout."""
     for pattern, reason in _REASONS:
         if pattern.search(text):
+            if reason == _NO_ANSWER and seconds is not None:
+                return f"no answer within {seconds:g} s"
             return reason
     errno = _ERRNO.findall(text)
     return f"connection failed ({errno[-1]})" if errno else "connection failed"
@@ -202,6 +205,8 @@ _NO_SUCH_NAME = re.compile(
     r"Name or service not known|nodename nor servname|No address associated", re.IGNORECASE
 )
 
+_NO_ANSWER = "no answer in time"
+
 # The innermost reason of a urllib3/requests connection error, which nests several
 # exception texts; the user needs only the last one.
 _REASONS = (
@@ -213,7 +218,7 @@ _REASONS = (
         ),
         "the name lookup failed for now (no network, or DNS trouble)",
     ),
-    (re.compile(r"timed out|Timeout", re.IGNORECASE), "no answer in time"),
+    (re.compile(r"timed out|Timeout", re.IGNORECASE), _NO_ANSWER),
     (re.compile(r"Connection refused", re.IGNORECASE), "connection refused"),
     (re.compile(r"Network is unreachable|No route to host", re.IGNORECASE), "no route (offline?)"),
     (re.compile(r"CERTIFICATE|SSL", re.IGNORECASE), "TLS failed (a proxy intercepting HTTPS?)"),

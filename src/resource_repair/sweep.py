@@ -181,7 +181,9 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
         rules: list[_RuleSweep] = []
         counts: collections.Counter[str] = collections.Counter()
         try:
-            config = ConfigClient(credentials, site, deadline=deadline)
+            config = ConfigClient(
+                credentials, site, deadline=deadline, endpoint=settings.config_endpoint_override
+            )
             rules = _resolve_rules(
                 config, site, settings.rule_references, settings.config_aggregator_id
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
 from resource_repair.rule_lookup import with_rule_identifier
 from resource_repair.settings import Settings
+from resource_repair.tools.interruption import EXIT_INTERRUPTED, FinishInHand
 
 # Time one bucket may take, retries included; far more than three requests need.
 _PER_BUCKET_SECONDS = 120.0
@@ -123,16 +125,24 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
             yield with_rule_identifier(config, plan.site, event, plan.settings, plan.aggregator_id)
 
     reasons: collections.Counter[str] = collections.Counter()
+    # Ctrl-C stops taking buckets; those in hand finish their write and read-back.
+    stop = FinishInHand(err, read_state="resource-repair backfill without --apply (a dry run)")
 
     def one_pass(
         settings: Settings, report: IO[str] | None, label: str
     ) -> collections.Counter[str]:
         counts: collections.Counter[str] = collections.Counter()
         reasons.clear()
+
+        def work(event: NonComplianceEvent) -> Report | None:
+            name = f"{event.bucket} ({event.region_id})"
+            return stop.run(name, lambda: _remediate(event, settings, caller, plan))
+
+        listed = itertools.takewhile(lambda _: not stop.requested, buckets())
         with _progress(err, label) as tick:
-            for _, result in bounded_map(
-                lambda e: _remediate(e, settings, caller, plan), buckets(), plan.concurrency
-            ):
+            for _, result in bounded_map(work, listed, plan.concurrency):
+                if result is None:  # not started: Ctrl-C came first
+                    continue
                 tick()
                 counts[result.outcome.value] += 1
                 if result.outcome.value in _UNEXAMINED:
@@ -142,10 +152,14 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
                     report.write(json.dumps(record) + "\n")
         return counts
 
-    with _report_file(plan.report_path) as report:
+    with _report_file(plan.report_path) as report, stop:
         # Pass 1 reads every bucket and writes nothing; with --apply it counts the changes.
         counts = one_pass(dataclasses.replace(plan.settings, dry_run=True), report, "reading")
         would_change = counts[Outcome.DRY_RUN.value]
+        if stop.requested:
+            _print_summary(counts, out)
+            print(f"{stop.summary()}; nothing was written", file=err)
+            return EXIT_INTERRUPTED
         if plan.apply and would_change > plan.max_changes:
             print(
                 f"refusing to apply: {would_change} buckets would change, more than"
@@ -161,6 +175,10 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
                 report.seek(0)
                 report.truncate()
             counts = one_pass(dataclasses.replace(plan.settings, dry_run=False), report, "applying")
+            if stop.requested:
+                _print_summary(counts, out)
+                print(stop.summary(), file=err)
+                return EXIT_INTERRUPTED
 
     if plan.reevaluate and plan.apply and counts[Outcome.REMEDIATED.value]:
         if plan.aggregator_id:

@@ -30,9 +30,7 @@ def tool_credentials(profile: str | None, environ: Mapping[str, str] = os.enviro
     if profile is None:
         found = resolve_credentials(None, environ)
         if found is None:
-            raise NoCredentialsError(
-                f"no credentials: set {ACCESS_KEY_ID} and {ACCESS_KEY_SECRET}, or pass --profile"
-            )
+            raise NoCredentialsError(f"no credentials: {missing_keys(environ)}, or pass --profile")
         return found
     from alibabacloud_credentials.exceptions import CredentialException
     from alibabacloud_credentials.provider import CLIProfileCredentialsProvider
@@ -61,6 +59,16 @@ def tool_credentials(profile: str | None, environ: Mapping[str, str] = os.enviro
         creds.get_access_key_secret() or "",
         creds.get_security_token() or "",
     )
+
+
+def missing_keys(environ: Mapping[str, str]) -> str:
+    """What to set, naming the one of the two key variables that is missing (or empty)
+    when the other is set: the usual slip is one export of two."""
+    missing = [name for name in (ACCESS_KEY_ID, ACCESS_KEY_SECRET) if not environ.get(name)]
+    if len(missing) == 1:
+        present = ACCESS_KEY_SECRET if missing[0] == ACCESS_KEY_ID else ACCESS_KEY_ID
+        return f"{present} is set but {missing[0]} is not; set both"
+    return f"set {ACCESS_KEY_ID} and {ACCESS_KEY_SECRET}"
 
 
 def _silence_sdk_log() -> None:

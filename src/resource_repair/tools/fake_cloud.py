@@ -28,7 +28,7 @@ from resource_repair.testing.oss import OssBackend
 from resource_repair.testing.oss.server import fake_oss_server
 from resource_repair.testing.ram import RamBackend, handle_ram_request
 from resource_repair.testing.sts import StsBackend, fake_sts_server
-from resource_repair.tools.fake_oss import FakeOssUsageError, parse_bucket
+from resource_repair.tools.fake_oss import FakeOssUsageError, parse_buckets
 
 PUBLIC_ACLS = frozenset({"public-read", "public-read-write"})
 
@@ -37,7 +37,7 @@ class FakeCloud:
     """The five fakes' state, wired as the services are: Config evaluates OSS's buckets."""
 
     def __init__(self, buckets: Sequence[str], functions: Sequence[str] = ()) -> None:
-        specs = [parse_bucket(spec) for spec in buckets]  # every mistake before a port
+        specs = parse_buckets(buckets)  # every mistake before a port
         deployed = [parse_function(spec) for spec in functions]
         self.oss = OssBackend()
         for name, region, acl in specs:
@@ -52,6 +52,14 @@ class FakeCloud:
         self.fc = FcApiBackend()
         for service, function in deployed:  # as `s deploy` would leave them (GetFunction)
             self.fc.deploy(service, function, lambda _: FunctionAnswer(b"{}"))
+
+    def add_rule(self, reference: str) -> FakeRule:
+        """A rule built on oss-bucket-public-read-prohibited, named (or, for a ``cr-``
+        reference, with the id) ``reference``, evaluated at once as Config does."""
+        rule_id = reference if reference.startswith("cr-") else None
+        rule = self.config.add_rule(reference, rule_id=rule_id)
+        self._evaluate(rule)
+        return rule
 
     def _evaluate(self, rule: FakeRule) -> None:
         by_region: dict[str, list[str]] = defaultdict(list)
@@ -80,9 +88,13 @@ def serve(
     out: TextIO,
     err: TextIO,
     stop: threading.Event | None = None,
+    *,
     functions: Sequence[str] = (),
+    rules: Sequence[str] = (),
 ) -> int:
     cloud = FakeCloud(buckets, functions)
+    for name in rules:
+        cloud.add_rule(name)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():  # signals reach only that one
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -100,6 +112,8 @@ def serve(
             "ALIBABA_CLOUD_SECURITY_TOKEN": DEFAULT_CREDENTIALS.security_token,
             "ossEndpointOverride": oss.url,
             "mnsEndpointOverride": mns.url,
+            # The sweep's own setting for a fake Config (`resource-repair sweep`).
+            "configEndpointOverride": config.url,
             "FAKE_STS": _host_port(sts.url),
             "FAKE_CONFIG": _host_port(config.url),
             "FAKE_FC": _host_port(fc.url),

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
-from resource_repair.credentials import ACCESS_KEY_ID, ACCESS_KEY_SECRET, resolve_credentials
+from resource_repair.credentials import resolve_credentials
 from resource_repair.delivery import decode_delivery
 from resource_repair.errors import (
     ConfigurationError,
@@ -25,7 +25,7 @@ from resource_repair.errors import (
     TransientOssError,
 )
 from resource_repair.message import NonComplianceEvent, classify_message
-from resource_repair.settings import Settings
+from resource_repair.settings import ENDPOINT_OVERRIDE, Settings
 from resource_repair.testing import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CREDENTIALS,
@@ -58,7 +58,33 @@ def run(local: LocalRun, out: TextIO, err: TextIO) -> int:
     """Invoke the handler once; print its result to ``out``; return the exit code."""
     if local.real_oss:
         return _run_against_real_oss(local, out, err)
+    if local.environment.get(ENDPOINT_OVERRIDE, "").strip():
+        return _run_against_served_fake(local, out, err)
     return _run_against_fake_oss(local, out, err)
+
+
+def _run_against_served_fake(local: LocalRun, out: TextIO, err: TextIO) -> int:
+    """ossEndpointOverride names a fake OSS server (``resource-repair fake-oss``): the
+    requests go there, signed with the built-in test key that server accepts, and the
+    built-in fake is not used (what the handler's log says is then what happens)."""
+    target = bucket_in(local.event)
+    account = (
+        local.account_id or (target.owner_account_id if target else None) or DEFAULT_ACCOUNT_ID
+    )
+    credentials = dataclasses.replace(DEFAULT_CREDENTIALS, account_id=account)
+    print(
+        f"{ENDPOINT_OVERRIDE} is set: the function's requests go to"
+        f" {local.environment[ENDPOINT_OVERRIDE].strip()}, signed with the built-in test key;"
+        " the built-in fake OSS is not used (--bucket-acl and --no-bucket do not apply)",
+        file=err,
+    )
+    env = without_real_notifications(local.environment, err)
+    if local.runtime == "python3.12":
+        env.update(fc_environment(credentials))  # python3.12 has no context.credentials
+    context = fc_context(
+        local.runtime, credentials=credentials, region=local.region, account_id=account
+    )
+    return _invoke(local.event, context, env, out, err)
 
 
 def _run_against_fake_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
@@ -78,7 +104,7 @@ def _run_against_fake_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
                 creation_date=_created_before(target),
             )
         before = oss.acl_of(target.bucket) if target else None
-        env = _without_real_notifications(local.environment, err)
+        env = without_real_notifications(local.environment, err)
         if local.runtime == "python3.12":
             env.update(fc_environment(credentials))  # python3.12 has no context.credentials
         context = fc_context(
@@ -99,10 +125,10 @@ def _run_against_fake_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
 def _run_against_real_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
     credentials = resolve_credentials(None, os.environ)
     if credentials is None:
-        raise LocalRunError(
-            f"--oss real needs {ACCESS_KEY_ID} and {ACCESS_KEY_SECRET} in the environment"
-        )
-    env = _without_real_notifications(local.environment, err)
+        from resource_repair.tools.cloud_credentials import missing_keys
+
+        raise LocalRunError(f"--oss real needs your keys: {missing_keys(os.environ)}")
+    env = without_real_notifications(local.environment, err)
     target = bucket_in(local.event)
     try:
         settings = Settings.from_env(env)
@@ -129,7 +155,7 @@ def _run_against_real_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
     return _invoke(local.event, context, env, out, err)
 
 
-def _without_real_notifications(environment: Mapping[str, str], err: TextIO) -> dict[str, str]:
+def without_real_notifications(environment: Mapping[str, str], err: TextIO) -> dict[str, str]:
     """A local run publishes to no real MNS topic: with the fake OSS its keys are made up,
     and against real OSS it is a trial that operators watching the topics should not see.
     The notification topics are switched off unless a fake MNS is named."""

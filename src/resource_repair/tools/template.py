@@ -97,8 +97,19 @@ def load_template(
 def _read(path: str | Path) -> dict[str, Any]:
     try:
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TemplateError(
+            f"cannot read template {path}: no such file in {Path.cwd()}"
+            " (run the command in the clone, or pass -t PATH/template.yml)"
+        ) from None
     except OSError as exc:
         raise TemplateError(f"cannot read template {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        # An editor's legacy encoding (GBK for a Chinese comment): s reads UTF-8 too.
+        raise TemplateError(
+            f"template {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at"
+            f" offset {exc.start}): save it as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         raise TemplateError(f"template {path} is not valid YAML: {exc}") from None
     if not isinstance(document, dict):
