@@ -114,7 +114,7 @@ def remote_invoke(
     if not invocation.asynchronous:
         headers["x-fc-log-type"] = "Tail"
     try:
-        with _few_connection_retries(fc2):
+        with _no_connection_retries(fc2):
             response = within_invocation_time(
                 invocation,
                 endpoint,
@@ -270,12 +270,14 @@ def _show_answer(
 
 
 @contextlib.contextmanager
-def _few_connection_retries(fc2: Any) -> Iterator[None]:
+def _no_connection_retries(fc2: Any) -> Iterator[None]:
     """fc2 retries a failed connection five times, backing off up to 16 s: half a minute
-    before a DNS failure or a dead route is reported. One retry covers a blip. (urllib3
-    never retries the POST itself once it was sent, so an invocation is not doubled.)"""
+    before a DNS failure or a dead route is reported, each retry announced by a urllib3
+    warning. Without a network even one retry doubles the wait (each attempt may take the
+    whole connect timeout), and the promise is one line within CONNECT_TIMEOUT, as FC 3.0's
+    client, which never retries, keeps it."""
     saved = fc2.client.retries
-    fc2.client.retries = 1
+    fc2.client.retries = 0
     try:
         yield
     finally:
