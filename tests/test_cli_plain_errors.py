@@ -20,18 +20,13 @@ from resource_repair.testing.oss import OssBackend
 from resource_repair.testing.oss.server import fake_oss_server
 from resource_repair.testing.sts import StsBackend
 from resource_repair.tools import fake_oss
+from tests import test_cli_edges as edges
 from tests.conftest import BUCKET, REGION
-from tests.test_cli_edges import (  # noqa: F401 - fixtures, used by name
-    ROOT,
-    SEED_STREAM,
-    TEMPLATE,
-    as_caller,
-    offline,
-    one_line,
-    outcome,
-    sts,
-    unreachable,
-)
+from tests.test_cli_edges import ROOT, SEED_STREAM, TEMPLATE, one_line, outcome
+
+# The edges' fixtures: no network but loopback (autouse), the caller's keys, a fake STS,
+# and connections that time out.
+offline, as_caller, sts, unreachable = edges.offline, edges.as_caller, edges.sts, edges.unreachable
 
 FC3_TEMPLATE = str(ROOT / "template.fc3.yml")
 GBK_COMMENT = "# 规则名称: 公共读禁止\n".encode("gbk")
@@ -89,6 +84,7 @@ def test_outside_the_clone_the_missing_template_points_to_t(
 
 # -- network failures in plain words ----------------------------------------------------------
 
+REFUSED = "ossEndpointOverride=http://127.0.0.1:1"  # port 1: nothing listens
 LIBRARY_WORDS = ("Max retries", "NewConnectionError", "Pool(", "urllib3", "object at 0x")
 
 
@@ -96,8 +92,7 @@ def test_a_refused_connection_to_oss_says_so_with_the_host(
     capsys: pytest.CaptureFixture[str], as_caller: FakeCredentials
 ) -> None:
     code, _, err = outcome(
-        ["invoke", "-t", TEMPLATE, "-f", SEED_STREAM, "--oss", "real"]
-        + ["--env", "ossEndpointOverride=http://127.0.0.1:1"],
+        [*("invoke", "-t", TEMPLATE, "-f", SEED_STREAM, "--oss", "real"), "--env", REFUSED],
         capsys,
     )
     assert code == 1
@@ -145,9 +140,9 @@ def test_invoke_with_an_endpoint_override_sends_to_that_server(
     backend = OssBackend()
     backend.create_bucket(BUCKET, REGION, "public-read")
     with fake_oss_server(backend) as server:
+        to = f"ossEndpointOverride={server.url}"
         code, out, err = outcome(
-            ["invoke", "-t", TEMPLATE, "-f", SEED_STREAM]
-            + ["--env", f"ossEndpointOverride={server.url}", "--env", "dryRun=false"],
+            [*("invoke", "-t", TEMPLATE, "-f", SEED_STREAM, "--env", "dryRun=false"), "--env", to],
             capsys,
         )
     assert (code, json.loads(out)["outcome"]) == (0, "remediated")
@@ -180,7 +175,7 @@ def fake_oss_lines(host: str, *buckets: str) -> tuple[int, str]:
 
 
 def test_fake_oss_on_every_address_advises_an_override_invoke_accepts() -> None:
-    code, err = fake_oss_lines("0.0.0.0")
+    code, err = fake_oss_lines("0.0.0.0")  # noqa: S104 - what the user typed
     assert code == 0
     advice = err.split("set ossEndpointOverride=", 1)[1].split()[0]
     assert advice.startswith("http://127.0.0.1:")
@@ -319,6 +314,10 @@ def test_every_option_of_every_command_is_explained_by_help() -> None:
 def test_the_files_the_examples_write_are_ignored_by_git() -> None:
     names = ["event.json", "event.txt", "fake-oss.url", "fake-cloud.env", "report.jsonl"]
     done = subprocess.run(  # noqa: S603 - git, on our own clone
-        ["git", "check-ignore", *names], cwd=ROOT, capture_output=True, text=True, check=False
+        ["git", "check-ignore", *names],  # noqa: S607 - git from PATH, as make test finds it
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.stdout.split() == names

@@ -80,15 +80,19 @@ def run(
     err: TextIO,
 ) -> int:
     """Sweep once (twice with --apply: count, then write); print the last result."""
+    from resource_repair.sweep import clear_rule_cache
     from resource_repair.tools.local_run import without_real_notifications
+
+    # Rule names resolved by an earlier run in this process named another cloud's rules.
+    clear_rule_cache()
 
     if max_changes < 0:
         raise SweepRunError("--max-changes must be >= 0")
-    env = without_real_notifications(environment, err)
     try:
-        settings = Settings.from_env(env)
+        settings = Settings.from_env(environment)
     except ConfigurationError as exc:
         raise SweepRunError(str(exc)) from None
+    env = without_real_notifications(environment, err)
     if real:
         if credentials is None:
             raise SweepRunError("--oss real needs your keys")

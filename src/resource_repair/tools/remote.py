@@ -114,7 +114,7 @@ def remote_invoke(
     if not invocation.asynchronous:
         headers["x-fc-log-type"] = "Tail"
     try:
-        with _no_connection_retries(fc2):
+        with no_connection_retries(fc2):
             response = within_invocation_time(
                 invocation,
                 endpoint,
@@ -270,8 +270,10 @@ def _show_answer(
 
 
 @contextlib.contextmanager
-def _no_connection_retries(fc2: Any) -> Iterator[None]:
-    """fc2 retries a failed connection five times, backing off up to 16 s: half a minute
+def no_connection_retries(fc2: Any) -> Iterator[None]:
+    """No connection retries in fc2 (doctor and remote-invoke).
+
+    fc2 retries a failed connection five times, backing off up to 16 s: half a minute
     before a DNS failure or a dead route is reported, each retry announced by a urllib3
     warning. Without a network even one retry doubles the wait (each attempt may take the
     whole connect timeout), and the promise is one line within CONNECT_TIMEOUT, as FC 3.0's

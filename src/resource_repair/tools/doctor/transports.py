@@ -108,10 +108,10 @@ class FcClient:
         import fc2
         import requests
 
-        from resource_repair.tools.remote import _few_connection_retries
+        from resource_repair.tools.remote import no_connection_retries
 
         try:
-            with _few_connection_retries(fc2), _without_fc2_error_logs():
+            with no_connection_retries(fc2), _without_fc2_error_logs():
                 # fc2's timeouts bound each read, not the call: the whole call ends in time.
                 response = run_within(_RPC_SECONDS, lambda: send(self._client), operation)
         except CallTimedOutError:

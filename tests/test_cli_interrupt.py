@@ -1,0 +1,219 @@
+"""Ctrl-C: one line and exit 130 from every command; a command that writes to buckets
+finishes the buckets in hand first, and a second Ctrl-C aborts at once, naming them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from resource_repair.testing import DEFAULT_CREDENTIALS
+from resource_repair.testing.config.server import fake_config_server
+from resource_repair.testing.oss.models import Fault
+from resource_repair.testing.oss.server import fake_oss_server
+from resource_repair.testing.sts import fake_sts_server
+from resource_repair.tools.fake_cloud import FakeCloud
+from tests.test_cli_edges import outcome
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = str(ROOT / "template.yml")
+SEED = str(ROOT / "tests/events/noncompliance-oss-stream.txt")
+RULE = "test-oss-bucket-public-read-prohibited"
+BUCKETS = ("first-bucket", "second-bucket", "third-bucket")
+KEYS = {
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": DEFAULT_CREDENTIALS.access_key_id,
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEFAULT_CREDENTIALS.access_key_secret,
+    "ALIBABA_CLOUD_SECURITY_TOKEN": DEFAULT_CREDENTIALS.security_token,
+}
+
+
+@dataclass
+class Served:
+    cloud: FakeCloud
+    oss: str
+    config: str
+    sts: str
+
+    def backfill_apply(self) -> list[str]:
+        return [
+            "backfill",
+            "-t",
+            TEMPLATE,
+            "--rule-name",
+            RULE,
+            "--apply",
+            "--concurrency",
+            "1",
+            "--env",
+            "dryRun=false",
+            "--env",
+            f"ossEndpointOverride={self.oss}",
+            "--sts-endpoint",
+            self.sts,
+            "--config-endpoint",
+            self.config,
+        ]
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    cloud = FakeCloud(list(BUCKETS))
+    cloud.add_rule(RULE)
+    with contextlib.ExitStack() as servers:
+        oss = servers.enter_context(fake_oss_server(cloud.oss))
+        config = servers.enter_context(fake_config_server(cloud.config))
+        sts = servers.enter_context(fake_sts_server(cloud.sts))
+        yield Served(cloud, oss.url, config.url[len("http://") :], sts.url[len("http://") :])
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("prepareRuleName", raising=False)
+
+
+def private(cloud: FakeCloud) -> list[str]:
+    return sorted(b.name for b in cloud.oss.buckets.values() if b.acl == "private")
+
+
+def test_backfill_apply_finishes_the_bucket_in_hand_then_stops(
+    served: Served, keys: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C arrives as the first write is sent: that bucket is written and read back,
+    no other bucket is touched, and the command ends with 130 and its summary."""
+
+    def ctrl_c(backend: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+    served.cloud.oss.faults.append(Fault(1, "PutBucketAcl", action=ctrl_c))
+    code, out, err = outcome(served.backfill_apply(), capsys)
+    assert code == 130
+    assert "Traceback" not in err
+    assert private(served.cloud) == [served.cloud.oss.calls[-1].bucket]
+    writes = [c for c in served.cloud.oss.calls if c.operation == "PutBucketAcl"]
+    assert len(writes) == 1
+    # The write was read back: a read of that bucket came after it.
+    last = served.cloud.oss.calls[-1]
+    assert last.operation != "PutBucketAcl"
+    assert last.bucket == writes[0].bucket
+    assert "interrupted: finishing the bucket(s) in hand first" in err
+    assert "stopped by Ctrl-C: the buckets in hand were finished" in err
+    assert out.splitlines()[1].split() == ["remediated", "1"]
+
+
+def test_a_second_ctrl_c_aborts_at_once_naming_the_bucket_in_hand(
+    served: Served, tmp_path: Path
+) -> None:
+    process: list[subprocess.Popen[str]] = []
+
+    def ctrl_c_twice(backend: object) -> None:
+        os.kill(process[0].pid, signal.SIGINT)
+        time.sleep(0.5)
+        os.kill(process[0].pid, signal.SIGINT)
+        time.sleep(20)  # the write hangs: only an abort ends the command in time
+
+    served.cloud.oss.faults.append(Fault(1, "PutBucketAcl", action=ctrl_c_twice))
+    started = time.monotonic()
+    process.append(
+        subprocess.Popen(  # noqa: S603 - our own command
+            [sys.executable, "-m", "resource_repair", *served.backfill_apply()],
+            cwd=tmp_path,
+            env={**os.environ, **KEYS},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
+    _, err = process[0].communicate(timeout=60)
+    assert process[0].returncode == 130
+    assert time.monotonic() - started < 15
+    assert "Traceback" not in err
+    assert "aborted while " in err
+    assert "(ap-southeast-1) was in hand" in err
+    assert "its state is not known" in err
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[tuple[str, threading.Event]]:
+    """A loopback port that accepts connections and never answers; the event is set once
+    a client connected."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    connected = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(listener.accept()[0])
+                connected.set()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}", connected
+    finally:
+        listener.close()
+        for connection in held:
+            connection.close()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["whoami", "--sts-endpoint", "{address}"],
+        ["doctor", "-t", TEMPLATE, "--sts-endpoint", "{address}"],
+        ["backfill", "-t", TEMPLATE, "--rule-id", "cr-1", "--sts-endpoint", "{address}"],
+        [*("invoke", "-t", TEMPLATE, "-f", SEED, "--oss", "real", "--env"), "{override}"],
+    ],
+    ids=["whoami", "doctor", "backfill", "invoke"],
+)
+def test_ctrl_c_while_waiting_for_an_answer_is_one_line_and_exit_130(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    with silent_server() as (address, connected):
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            [sys.executable, "-m", "resource_repair"]
+            + [
+                a.format(address=address, override=f"ossEndpointOverride=http://{address}")
+                for a in argv
+            ],
+            cwd=tmp_path,
+            env={**os.environ, **KEYS},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert connected.wait(30)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert err.strip().splitlines()[-1] == "resource-repair: interrupted"
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
+
+
+def test_ctrl_c_during_remote_invoke_is_one_line_and_exit_130(
+    keys: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The FC API cannot be pointed at loopback: Ctrl-C comes while fc2 sends."""
+    import fc2
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fc2.Client, "invoke_function", interrupted)
+    argv = ["remote-invoke", "-t", TEMPLATE, "--account-id", "1234", "-e", "{}"]
+    code, out, err = outcome(argv, capsys)
+    assert (code, out, err) == (130, "", "resource-repair: interrupted\n")
