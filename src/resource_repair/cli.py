@@ -404,6 +404,7 @@ _FAKE_OPTIONS = {
     "--mns-endpoint": "a fake SMQ (MNS) on this machine instead of SMQ: fake-cloud's"
     " $mnsEndpointOverride without http://",
     "--ram-endpoint": "a fake RAM on this machine instead of RAM: fake-cloud's $FAKE_RAM",
+    "--fc-endpoint": "a fake FC API on this machine instead of FC's: fake-cloud's $FAKE_FC",
     "--endpoint": "a fake OSS on this machine instead of OSS: fake-oss's or fake-cloud's"
     " address without http://",
     "--site": "the Cloud Config site (default: the template's configSite, else from its region)",

@@ -28,7 +28,6 @@ MAX_ATTEMPTS = "ossMaxAttempts"
 ENDPOINT_OVERRIDE = "ossEndpointOverride"
 ENDPOINT_OVERRIDE_ALLOW_PRIVATE = "ossEndpointOverrideAllowPrivate"
 CONFIG_SITE = "configSite"
-CONFIG_ENDPOINT_OVERRIDE = "configEndpointOverride"
 EXEMPT_TAG = "exemptTag"
 BLOCK_PUBLIC_ACCESS = "blockPublicAccess"
 MEMBER_ROLE_NAME = "memberRoleName"
@@ -105,10 +104,6 @@ class Settings:
     config_site: str | None = None
     """Cloud Config's site for the sweep (``china`` or ``international``); None: guessed
     from the function's region (config_api.site_for_region)."""
-    config_endpoint_override: str | None = None
-    """A fake Config API (``resource-repair fake-cloud``) for the sweep to list from
-    instead of Config, as ``host:port`` (set as ``http://127.0.0.1:<port>``, loopback only,
-    like mnsEndpointOverride). For local runs and tests only."""
     notify: NotifySettings = dataclasses.field(default_factory=NotifySettings)
     """Where failures and remediations are published (notify_settings.py, notify.py)."""
     member_role_name: str | None = None
@@ -151,9 +146,6 @@ class Settings:
             ),
             endpoint_override_allow_private=allow_private,
             config_site=_config_site(environ.get(CONFIG_SITE, "")),
-            config_endpoint_override=_config_endpoint_override(
-                environ.get(CONFIG_ENDPOINT_OVERRIDE, "")
-            ),
             notify=NotifySettings.from_env(environ),
             member_role_name=role,
             member_accounts=accounts,
@@ -332,13 +324,6 @@ _RFC1918 = tuple(
     ipaddress.ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 _METADATA = ipaddress.ip_address("100.100.100.200")
-
-
-def _config_endpoint_override(value: str) -> str | None:
-    """``host:port`` of a loopback ``http://`` URL, read as mnsEndpointOverride is: the
-    Config client signs its requests, security token included, and sends them in clear."""
-    url = notify.loopback_endpoint(value, CONFIG_ENDPOINT_OVERRIDE)
-    return None if url is None else url.removeprefix("http://")
 
 
 def _endpoint_override(value: str, *, allow_private: bool) -> str | None:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from resource_repair import sweep_trigger
+from resource_repair import config_remediation, sweep_trigger
 from resource_repair.audit import write_audit
 from resource_repair.config_api import (
     ConfigApiError,
@@ -138,6 +138,9 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
     started = _clock()
     try:
         settings = Settings.from_env(env)
+        # A fake Config on this machine for local runs (resource-repair sweep), read as
+        # Config's own call of the function reads it.
+        config_endpoint = config_remediation.config_endpoint(env)
     except ConfigurationError as exc:
         result = _summary(
             f"configuration: {exc}", collections.Counter(), [], complete=False, failed=True
@@ -181,9 +184,7 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
         rules: list[_RuleSweep] = []
         counts: collections.Counter[str] = collections.Counter()
         try:
-            config = ConfigClient(
-                credentials, site, deadline=deadline, endpoint=settings.config_endpoint_override
-            )
+            config = ConfigClient(credentials, site, deadline=deadline, endpoint=config_endpoint)
             rules = _resolve_rules(
                 config, site, settings.rule_references, settings.config_aggregator_id
             )

@@ -112,8 +112,6 @@ def serve(
             "ALIBABA_CLOUD_SECURITY_TOKEN": DEFAULT_CREDENTIALS.security_token,
             "ossEndpointOverride": oss.url,
             "mnsEndpointOverride": mns.url,
-            # The sweep's own setting for a fake Config (`resource-repair sweep`).
-            "configEndpointOverride": config.url,
             "FAKE_STS": _host_port(sts.url),
             "FAKE_CONFIG": _host_port(config.url),
             "FAKE_FC": _host_port(fc.url),

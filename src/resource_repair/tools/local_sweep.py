@@ -4,7 +4,8 @@
 Against the fakes by default: a fake Config holding the rules ``prepareRuleName`` selects
 and a fake OSS holding the ``--bucket``s, served on loopback for the length of the run
 (every public bucket is a NON_COMPLIANT result of each rule, as ``fake-cloud`` evaluates),
-or a running ``fake-cloud`` when ``configEndpointOverride`` names it. Against the real cloud
+or a running ``fake-cloud`` when ``configEndpointOverride`` names its Config
+(``$FAKE_CONFIG``, with ``ossEndpointOverride`` its OSS). Against the real cloud
 with ``--oss real``, the opt-in ``invoke`` uses: your own keys, Config's and OSS's public
 endpoints.
 
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from resource_repair import config_remediation
 from resource_repair.credentials import Credentials
 from resource_repair.errors import ConfigurationError, ResourceRepairError
 from resource_repair.settings import (
@@ -90,17 +92,14 @@ def run(
         raise SweepRunError("--max-changes must be >= 0")
     try:
         settings = Settings.from_env(environment)
+        config_endpoint = config_remediation.config_endpoint(environment)
     except ConfigurationError as exc:
         raise SweepRunError(str(exc)) from None
     env = without_real_notifications(environment, err)
     if real:
         if credentials is None:
             raise SweepRunError("--oss real needs your keys")
-        where = (
-            f"the fake Config on {settings.config_endpoint_override}"
-            if settings.config_endpoint_override
-            else "Cloud Config"
-        )
+        where = f"the fake Config on {config_endpoint}" if config_endpoint else "Cloud Config"
         verb = "WRITE the ACLs of" if apply else "read"
         print(
             f"--oss real: this will list {where}'s results and {verb} the buckets they name"
@@ -108,7 +107,7 @@ def run(
             file=err,
         )
         return _count_then_apply(env, region, credentials, apply, max_changes, out, err)
-    with _fakes(env, region, buckets, settings, err) as (fake_env, summary):
+    with _fakes(env, region, buckets, settings, config_endpoint, err) as (fake_env, summary):
         test_key = Credentials(
             DEFAULT_CREDENTIALS.access_key_id,
             DEFAULT_CREDENTIALS.access_key_secret,
@@ -163,11 +162,16 @@ def _sweep_once(env: Mapping[str, str], region: str, credentials: Credentials) -
 
 @contextlib.contextmanager
 def _fakes(
-    env: Mapping[str, str], region: str, buckets: list[str], settings: Settings, err: TextIO
+    env: Mapping[str, str],
+    region: str,
+    buckets: list[str],
+    settings: Settings,
+    config_endpoint: str | None,
+    err: TextIO,
 ) -> Iterator[tuple[dict[str, str], Callable[[], str] | None]]:
     """The environment that sends the sweep to fakes, and a summary of the fakes' state
     (None when a running fake-cloud is used, which says its own)."""
-    if settings.config_endpoint_override:
+    if config_endpoint:
         if not settings.endpoint_override:
             raise SweepRunError(
                 f"{CONFIG_ENDPOINT_OVERRIDE} is set without {ENDPOINT_OVERRIDE}: the buckets"
@@ -176,7 +180,7 @@ def _fakes(
             )
         print(
             f"{CONFIG_ENDPOINT_OVERRIDE} is set: the sweep lists from"
-            f" {settings.config_endpoint_override} and reads the buckets on"
+            f" {config_endpoint} and reads the buckets on"
             f" {settings.endpoint_override}, signed with the built-in test key",
             file=err,
         )
@@ -199,7 +203,7 @@ def _fakes(
                 **env,
                 ENDPOINT_MODE: "public",
                 ENDPOINT_OVERRIDE: oss.url,
-                CONFIG_ENDPOINT_OVERRIDE: config.url,
+                CONFIG_ENDPOINT_OVERRIDE: config.url.removeprefix("http://"),
             },
             cloud.summary,
         )
