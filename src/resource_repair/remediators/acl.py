@@ -300,8 +300,10 @@ def _refused(
     http = f" (HTTP {exc.status})" if exc.status else ""
     done = "PutBucketAcl was accepted, but " if after_write else ""
     tail = f"; {note} not written" if note else ""
+    # No status: OSS never answered (a name that does not resolve), so nothing refused it.
+    verb = "refused" if exc.status else "failed"
     return report.replace(
-        reason=f"{done}{exc.operation} refused: {exc.code}{http} {exc.message}{tail}",
+        reason=f"{done}{exc.operation} {verb}: {exc.code}{http} {exc.message}{tail}",
         request_ids=(*request_ids, *_known(exc.request_id)),
     )
 
