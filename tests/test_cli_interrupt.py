@@ -217,3 +217,36 @@ def test_ctrl_c_during_remote_invoke_is_one_line_and_exit_130(
     argv = ["remote-invoke", "-t", TEMPLATE, "--account-id", "1234", "-e", "{}"]
     code, out, err = outcome(argv, capsys)
     assert (code, out, err) == (130, "", "resource-repair: interrupted\n")
+
+
+def remediated_report(served: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """Every bucket made private by a backfill, and its audit lines in a report."""
+    report = tmp_path / "report.jsonl"
+    code, _, _ = outcome([*served.backfill_apply(), "--report", str(report)], capsys)
+    assert code == 0
+    assert private(served.cloud) == sorted(BUCKETS)
+    return report
+
+
+def test_restore_apply_finishes_the_bucket_in_hand_then_stops(
+    served: Served, keys: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = remediated_report(served, tmp_path, capsys)
+    served.cloud.oss.calls.clear()
+
+    def ctrl_c(backend: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+    served.cloud.oss.faults.append(Fault(1, "PutBucketAcl", action=ctrl_c))
+    argv = ["restore", "--report", str(report), "--apply", "--endpoint", served.oss[7:]]
+    code, out, err = outcome(argv, capsys)
+    assert code == 130
+    assert "Traceback" not in err
+    writes = [c for c in served.cloud.oss.calls if c.operation == "PutBucketAcl"]
+    [restored] = [b.name for b in served.cloud.oss.buckets.values() if b.acl == "public-read"]
+    assert [w.bucket for w in writes] == [restored]
+    # Read back after the write, and said so; no other bucket was touched.
+    assert served.cloud.oss.calls[-1].bucket == restored
+    assert served.cloud.oss.calls[-1].operation != "PutBucketAcl"
+    assert f"{restored} (ap-southeast-1): restored" in out
+    assert "stopped by Ctrl-C: the buckets in hand were finished" in err

@@ -21,6 +21,7 @@ from resource_repair.testing.oss.server import fake_oss_server
 from resource_repair.testing.sts import StsBackend
 from resource_repair.tools import fake_oss
 from tests import test_cli_edges as edges
+from tests import test_cli_interrupt as interrupt
 from tests.conftest import BUCKET, REGION
 from tests.test_cli_edges import ROOT, SEED_STREAM, TEMPLATE, one_line, outcome
 
@@ -321,3 +322,28 @@ def test_the_files_the_examples_write_are_ignored_by_git() -> None:
         check=False,
     )
     assert done.stdout.split() == names
+
+
+served, keys = interrupt.served, interrupt.keys  # fakes with three remediated buckets
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("no-such-bucket", "--bucket no-such-bucket: {report} holds no audit record of it"),
+        ("Not_A_Bucket", "--bucket: 'Not_A_Bucket' is not a valid OSS bucket name"),
+    ],
+)
+def test_restore_of_a_bucket_not_in_the_report_says_so_and_exits_2(
+    served: interrupt.Served,
+    keys: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    says: str,
+) -> None:
+    report = interrupt.remediated_report(served, tmp_path, capsys)
+    argv = ["restore", "--report", str(report), "--bucket", name, "--endpoint", served.oss[7:]]
+    code, out, err = outcome(argv, capsys)
+    assert (code, out) == (2, "")
+    assert says.format(report=report) in one_line(err)

@@ -32,6 +32,7 @@ from resource_repair.credentials import Credentials
 from resource_repair.errors import (
     BucketNotFoundError,
     ConfigurationError,
+    InvalidEventError,
     OssCallError,
 )
 from resource_repair.redaction import redacted
@@ -39,10 +40,12 @@ from resource_repair.remediators.contract import BucketState
 from resource_repair.remediators.policy_analysis import same_meaning
 from resource_repair.retry import Deadline, RetryPolicy
 from resource_repair.settings import Settings
+from resource_repair.tools.interruption import EXIT_INTERRUPTED, FinishInHand
 from resource_repair.tools.restore_records import Changes, RestoreError, read_report
 
 # Named here too: restore reads what restore_records finds (tests call it as restore's).
 from resource_repair.tools.restore_records import read_changes as read_changes
+from resource_repair.validation import check_bucket_name
 
 _PER_BUCKET_SECONDS = 60.0
 _REQUEST_TIMEOUT = 10.0
@@ -143,24 +146,54 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         member_role = _member_role(args.member_role)
         member_accounts = _member_accounts(args.member_accounts, member_role)
         functions = _function_names(args.template, args.function_name)
-        buckets, passed_over = read_report(args.report, set(args.bucket), functions)
+        selected = _selected_buckets(args.bucket)
+        buckets, passed_over = read_report(args.report, selected, functions)
+        _all_found(selected, buckets, args.report)
         credentials = tool_credentials(args.profile)
         # The caller's own account: from its credentials, never from a record.
         caller_account = caller_identity(credentials, endpoint=sts_endpoint).account_id
     except (RestoreError, NoCredentialsError, EndpointOptionError, CloudServiceError) as exc:
         print(f"resource-repair restore: {redacted(str(exc))}", file=err)
         return 2
-    return restore(
-        buckets,
-        credentials,
-        caller_account=caller_account,
-        apply=args.apply,
-        out=out,
-        endpoint=endpoint,
-        member_role=member_role,
-        member_accounts=member_accounts,
-        passed_over=passed_over,
-    )
+    # Ctrl-C lets the bucket in hand finish its writes and read-back (tools/interruption).
+    read_state = f"resource-repair restore --report {args.report} --bucket NAME (a dry run)"
+    with FinishInHand(err, read_state=read_state) as stop:
+        code = restore(
+            stop.taking(buckets, lambda changes: f"{changes.bucket} ({changes.region})"),
+            credentials,
+            caller_account=caller_account,
+            apply=args.apply,
+            out=out,
+            endpoint=endpoint,
+            member_role=member_role,
+            member_accounts=member_accounts,
+            passed_over=passed_over,
+        )
+    if stop.requested:
+        print(stop.summary(), file=err)
+        return EXIT_INTERRUPTED
+    return code
+
+
+def _selected_buckets(names: list[str]) -> set[str]:
+    """``--bucket`` names, each one a name OSS allows: another could never be in a report."""
+    for name in names:
+        try:
+            check_bucket_name(name)
+        except InvalidEventError as exc:
+            raise RestoreError(f"--bucket: {exc}") from None
+    return set(names)
+
+
+def _all_found(selected: set[str], buckets: list[Changes], report: Path) -> None:
+    """Every ``--bucket`` is in the report: a name that is not would make a run that
+    restores nothing and says ``total 0``, as if all were well."""
+    missing = sorted(selected - {changes.bucket for changes in buckets})
+    if missing:
+        raise RestoreError(
+            f"--bucket {', '.join(missing)}: {report} holds no audit record of"
+            f" {'it' if len(missing) == 1 else 'them'}"
+        )
 
 
 def _member_accounts(value: str | None, member_role: str | None) -> frozenset[str]:
