@@ -250,3 +250,32 @@ def test_restore_apply_finishes_the_bucket_in_hand_then_stops(
     assert served.cloud.oss.calls[-1].operation != "PutBucketAcl"
     assert f"{restored} (ap-southeast-1): restored" in out
     assert "stopped by Ctrl-C: the buckets in hand were finished" in err
+
+
+def test_ctrl_c_during_a_sweep_apply_starts_no_further_bucket(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep works on four buckets at once and has more queued: Ctrl-C lets the four
+    in hand finish and starts none of the queued ones."""
+    from resource_repair.sweep import SWEEP_CONCURRENCY
+
+    made: list[FakeCloud] = []
+
+    class Cloud(FakeCloud):
+        def __init__(self, buckets: list[str]) -> None:
+            super().__init__(buckets)
+            made.append(self)
+
+            def ctrl_c(backend: object) -> None:
+                os.kill(os.getpid(), signal.SIGINT)
+
+            self.oss.faults.append(Fault(1, "PutBucketAcl", action=ctrl_c))
+
+    monkeypatch.setattr("resource_repair.tools.fake_cloud.FakeCloud", Cloud)
+    buckets = [f"bucket-{n:02d}" for n in range(12)]
+    argv = ["sweep", "-t", TEMPLATE, "--apply", *(f"--bucket={b}" for b in buckets)]
+    code, out, err = outcome(argv, capsys)
+    assert (code, out) == (130, "")
+    assert err.strip().splitlines()[-1] == "resource-repair: interrupted"
+    writes = [c for c in made[0].oss.calls if c.operation == "PutBucketAcl"]
+    assert 1 <= len(writes) <= SWEEP_CONCURRENCY < len(buckets)

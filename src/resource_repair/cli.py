@@ -46,6 +46,16 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ende
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: one line, not the traceback of wherever the command happened to be.
+        # A command that was writing says which bucket it was in (see tools/interruption).
+        _say(f"resource-repair: interrupted{': ' + str(exc) if str(exc) else ''}")
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -62,11 +72,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.command(args))
-    except KeyboardInterrupt as exc:
-        # Ctrl-C: one line, not the traceback of wherever the command happened to be.
-        # A command that was writing says which bucket it was in (see tools/interruption).
-        _say(f"resource-repair: interrupted{': ' + str(exc) if str(exc) else ''}")
-        return EXIT_INTERRUPTED
     except CloudServiceError as exc:
         _say(f"resource-repair: {exc}")
         return EXIT_FAILED

@@ -112,15 +112,22 @@ def bounded_map(
     ) as pool:
         pending: dict[concurrent.futures.Future[R], T] = {}
         exhausted = False
-        while pending or not exhausted:
-            for item in itertools.islice(source, 0 if exhausted else limit - len(pending)):
-                pending[pool.submit(func, item)] = item
-            if len(pending) < limit:
-                exhausted = True
-            if not pending:
-                break
-            done, _ = concurrent.futures.wait(
-                pending, return_when=concurrent.futures.FIRST_COMPLETED
-            )
-            for future in done:
-                yield pending.pop(future), future.result()
+        try:
+            while pending or not exhausted:
+                for item in itertools.islice(source, 0 if exhausted else limit - len(pending)):
+                    pending[pool.submit(func, item)] = item
+                if len(pending) < limit:
+                    exhausted = True
+                if not pending:
+                    break
+                done, _ = concurrent.futures.wait(
+                    pending, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for future in done:
+                    yield pending.pop(future), future.result()
+        except BaseException:
+            # Stopped early (Ctrl-C in a local run, the caller gone): the items not started
+            # are dropped; those started finish, as the pool's exit waits for them.
+            for future in pending:
+                future.cancel()
+            raise

@@ -37,7 +37,8 @@ class Smq:
             raise CheckError(str(exc)) from None
         self._endpoint = endpoint
         self._credentials = credentials
-        self.host = urlsplit(endpoint).hostname or endpoint
+        # With its port: a fake on loopback is told apart from another by it alone.
+        self.host = urlsplit(endpoint).netloc or endpoint
 
     def topic_attributes(self, topic: str) -> dict[str, Any]:
         """The topic's name and message count; CheckError ``TopicNotExist`` without it."""
