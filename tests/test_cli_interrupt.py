@@ -279,3 +279,35 @@ def test_ctrl_c_during_a_sweep_apply_starts_no_further_bucket(
     assert err.strip().splitlines()[-1] == "resource-repair: interrupted"
     writes = [c for c in made[0].oss.calls if c.operation == "PutBucketAcl"]
     assert 1 <= len(writes) <= SWEEP_CONCURRENCY < len(buckets)
+
+
+def test_a_second_ctrl_c_in_restore_names_the_bucket_and_what_it_was_to_do(
+    served: Served, keys: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = remediated_report(served, tmp_path, capsys)
+    process: list[subprocess.Popen[str]] = []
+
+    def ctrl_c_twice(backend: object) -> None:
+        os.kill(process[0].pid, signal.SIGINT)
+        time.sleep(0.5)
+        os.kill(process[0].pid, signal.SIGINT)
+        time.sleep(20)
+
+    served.cloud.oss.faults.append(Fault(1, "PutBucketAcl", action=ctrl_c_twice))
+    argv = ["restore", "--report", str(report), "--apply", "--endpoint", served.oss[7:]]
+    started = time.monotonic()
+    process.append(
+        subprocess.Popen(  # noqa: S603 - our own command
+            [sys.executable, "-m", "resource_repair", *argv],
+            cwd=tmp_path,
+            env={**os.environ, **KEYS},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
+    _, err = process[0].communicate(timeout=60)
+    assert process[0].returncode == 130
+    assert time.monotonic() - started < 15
+    assert "(it was to set the ACL back from private to public-read)" in err
+    assert f"resource-repair restore --report {report} --bucket NAME" in err

@@ -38,7 +38,7 @@ class FinishInHand:
         self._err = err
         self._read_state = read_state
         self._lock = threading.Lock()
-        self._in_hand: dict[str, float] = {}
+        self._in_hand: dict[str, tuple[float, str]] = {}
         self._requested = threading.Event()
         self._previous: object = None
 
@@ -60,9 +60,15 @@ class FinishInHand:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
 
-    def taking(self, items: Iterable[T], name: Callable[[T], str]) -> Iterator[T]:
+    def taking(
+        self,
+        items: Iterable[T],
+        name: Callable[[T], str],
+        steps: Callable[[T], str] | None = None,
+    ) -> Iterator[T]:
         """``items`` one at a time, each in hand until the next is asked for; none after
-        the first Ctrl-C."""
+        the first Ctrl-C. ``steps``: what the command does to an item, said if it is
+        aborted in the middle of them."""
         held: str | None = None
         try:
             for item in items:
@@ -71,7 +77,7 @@ class FinishInHand:
                 if self.requested:
                     return
                 held = name(item)
-                self._hold(held)
+                self._hold(held, steps(item) if steps else "")
                 yield item
         finally:
             self._release(held)
@@ -92,9 +98,9 @@ class FinishInHand:
             " (run the command again for them)"
         )
 
-    def _hold(self, name: str) -> None:
+    def _hold(self, name: str, steps: str = "") -> None:
         with self._lock:
-            self._in_hand[name] = time.monotonic()
+            self._in_hand[name] = (time.monotonic(), steps)
 
     def _release(self, name: str | None) -> None:
         if name is not None:
@@ -115,11 +121,12 @@ class FinishInHand:
             )
             return
         now = time.monotonic()
-        for name, since in in_hand.items():
+        for name, (since, steps) in in_hand.items():
+            planned = f" (it was to {steps})" if steps else ""
             print(
-                f"aborted while {name} was in hand ({now - since:.1f}s in): its write may or"
-                " may not have been made, and it was not read back; its state is not known."
-                f" Read it with: {self._read_state}",
+                f"aborted while {name} was in hand ({now - since:.1f}s in): its writes{planned}"
+                " may or may not have been made, and were not read back; its state is not"
+                f" known. Read it with: {self._read_state}",
                 file=self._err,
                 flush=True,
             )

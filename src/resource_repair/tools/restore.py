@@ -159,7 +159,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     read_state = f"resource-repair restore --report {args.report} --bucket NAME (a dry run)"
     with FinishInHand(err, read_state=read_state) as stop:
         code = restore(
-            stop.taking(buckets, lambda changes: f"{changes.bucket} ({changes.region})"),
+            stop.taking(
+                buckets,
+                lambda changes: f"{changes.bucket} ({changes.region})",
+                lambda changes: ", then ".join(_plan(changes)),
+            ),
             credentials,
             caller_account=caller_account,
             apply=args.apply,
