@@ -62,11 +62,6 @@ RUNNER = textwrap.dedent(
         __import__(module.name)
         imported.append(module.name)
 
-    # The deployed client reaches Config's real sites only; aim it at the loopback fake.
-    from resource_repair import config_api, sweep
-    real_client = config_api.ConfigClient
-    sweep.ConfigClient = lambda *a, **k: real_client(*a, endpoint=args["config"], **k)
-
     creds = types.SimpleNamespace(**args["credentials"])
     function = types.SimpleNamespace(name="f", handler="index.handler", memory=128, timeout=60)
     context = types.SimpleNamespace(
@@ -233,6 +228,8 @@ def test_both_handlers_import_and_run_with_only_the_runtimes_libraries(
         "ossEndpointOverride": clouds["oss_url"],
         "failureTopic": FAILURE_TOPIC,
         "mnsEndpointOverride": clouds["mns_url"],
+        # The sweep's Config: the loopback fake, as a local run names it.
+        "configEndpointOverride": clouds["config_endpoint"],
         # Block Public Access needs the oss2 the package carries, not the runtime's.
         "blockPublicAccess": "true",
         "ALIBABA_CLOUD_ACCESS_KEY_ID": DEFAULT_CREDENTIALS.access_key_id,
@@ -243,7 +240,6 @@ def test_both_handlers_import_and_run_with_only_the_runtimes_libraries(
         "runtime": runtime,
         "region": REGION,
         "account": DEFAULT_ACCOUNT_ID,
-        "config": clouds["config_endpoint"],
         "event": str(EVENTS / "noncompliance-oss-stream.txt"),
         "environment": environment,
         "credentials": {
