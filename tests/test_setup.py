@@ -397,7 +397,7 @@ def test_a_rule_created_while_the_functions_are_deployed_needs_no_order_note(
 def test_the_readme_lists_every_action_setup_calls(
     cloud: Cloud, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
     section = readme[readme.index("### `resource-repair setup`") :]
     section = section[: section.index("\n### ")]
     cloud.config.add_results(cloud.config.add_rule("counted"), ["b"])

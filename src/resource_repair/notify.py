@@ -5,7 +5,7 @@ A notification is a side effect: it never changes the outcome returned to FC, ne
 and never runs past the deadline it is given. A transient refusal is tried again while the
 notification's share of the time lasts; one that still cannot be sent is logged as a
 warning (without secrets), and the caller writes ``"notification": "undelivered"`` into the
-result and the audit line, on which a Log Service alert fires (README, "Failures you can
+result and the audit line, on which a Log Service alert fires (docs/operating.md, "Failures you can
 see"). It is not handed back to FC by raising: see :class:`Notified`.
 
 This module decides which message is due and to which topic. What a message says is

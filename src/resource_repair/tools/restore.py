@@ -267,7 +267,7 @@ def restore(
     if passed_over:
         print(
             f"passed over {passed_over} line(s) that are not an audit record in a form restore"
-            " reads (README, Restore)",
+            " reads (docs/operating.md, Restore)",
             file=out,
         )
     counts: collections.Counter[str] = collections.Counter()

@@ -75,5 +75,5 @@ def _fix(exc: CheckError, action: str) -> str:
     if exc.code == "network":
         return _NETWORK_FIX
     if exc.status == 403 or "denied" in exc.code.lower() or "permission" in exc.code.lower():
-        return f"give the caller {action} (README, setup's permissions)."
+        return f"give the caller {action} (docs/deploying.md, setup's permissions)."
     return "run again later."

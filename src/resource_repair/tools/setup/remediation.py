@@ -11,8 +11,8 @@ The function's ARN, as ``RemediationTemplateId``: FC 2.0's form is the one Aliba
 sample registers (aliyun/alibabacloud-config-samples, ``config_rule_and_fc_remediation_
 sample.tf``). FC 3.0's API names a function ``acs:fc:<region>:<account>:functions/<name>``
 (its TagResource documentation), but that Config's remediation accepts that form is not
-confirmed anywhere we could read, so setup does not register an FC 3.0 function (README,
-Config's own call of the function).
+confirmed anywhere we could read, so setup does not register an FC 3.0 function
+(docs/deploying.md, Config's own call of the function).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ MANUAL, AUTO = "manual", "auto"
 INVOKE_TYPES = {MANUAL: "MANUAL_EXECUTION", AUTO: "AUTO_EXECUTION"}
 _THING = "remedy"
 _COUNTED = 1000
-_FIX = "check the key's Config permissions (README, setup's permissions) and run again."
+_FIX = "check the key's Config permissions (docs/deploying.md, setup's permissions) and run again."
 
 
 def function_arn(setup: Setup) -> str:
@@ -90,7 +90,7 @@ def _deployed(setup: Setup) -> Step | None:
             f"{path} is an FC 3.0 template: the ARN Config would call (probably"
             f" {fc3_function_arn(setup)}) is not confirmed, so setup does not register it.",
             fix="register it in Config's console (rule, Remediation, Function Compute), or"
-            " use template.yml (FC 2.0) for this (README, Config's own call).",
+            " use template.yml (FC 2.0) for this (docs/deploying.md, Config's own call).",
         )
     from resource_repair.tools.doctor.transports import FcClient
 

@@ -205,5 +205,6 @@ def _check_record_writable(template_path: str) -> None:
     path = record_path(template_path)
     if not os.access(path if path.exists() else path.parent, os.W_OK):
         raise SetupUsageError(
-            f"{path} is not writable: setup records there what it creates (README, setup)"
+            f"{path} is not writable: setup records there what it creates"
+            " (docs/deploying.md, setup)"
         )

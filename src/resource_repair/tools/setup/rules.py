@@ -32,7 +32,9 @@ _NARROWING = {
     "ExcludeResourceIdsScope": "resources excluded",
     "ExcludeTagsScope": "tagged resources excluded",
 }
-_LOOKUP_FIX = "check the key's Config permissions (README, setup's permissions) and run again."
+_LOOKUP_FIX = (
+    "check the key's Config permissions (docs/deploying.md, setup's permissions) and run again."
+)
 
 
 @dataclasses.dataclass

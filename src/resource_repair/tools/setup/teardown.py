@@ -13,7 +13,7 @@ from resource_repair.tools.setup.plan import FAIL, FOUND, REMOVE, WARN, Setup, S
 from resource_repair.tools.setup.remediation import plan_remediation_teardown
 from resource_repair.tools.setup.rules import lookup_rule
 
-_FIX = "check the key's permissions (README, setup's permissions) and run again."
+_FIX = "check the key's permissions (docs/deploying.md, setup's permissions) and run again."
 
 
 def plan_teardown(setup: Setup) -> list[Step]:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from resource_repair.tools.doctor.findings import CheckError
 from resource_repair.tools.setup.plan import CREATE, FOUND, Setup, Step, failure_step
 
-_FIX = "check the key's SMQ permissions (README, setup's permissions) and run again."
+_FIX = "check the key's SMQ permissions (docs/deploying.md, setup's permissions) and run again."
 
 
 def plan_topics(setup: Setup) -> list[Step]:
