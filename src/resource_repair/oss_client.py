@@ -272,8 +272,7 @@ def _translated(operation: str, host: str = "", seconds: float | None = None) ->
         # document too) raises requests' own exceptions: a read timeout, a reset, a
         # chunked body cut short.
         detail = _first_line(f"{type(exc).__name__}: {exc}")
-        if host:
-            detail = f"cannot reach {host}: {network_reason(str(exc), seconds=seconds)}"
+        detail = _plainly(detail, str(exc), host, seconds)
         raise TransientOssError(operation, None, "RequestError", detail, "") from exc
 
 
@@ -283,6 +282,16 @@ _TRANSPORT_ERRORS = (
     http.client.HTTPException,
     OSError,
 )
+
+
+def _plainly(detail: str, text: str, host: str, seconds: float | None) -> str:
+    """A connection failure in plain words with its host (name not found, refused, no
+    answer in time, TLS), instead of the libraries' nested texts; any other transport
+    failure (an answer too large, a body cut short) as it was told."""
+    reason = network_reason(text, seconds=seconds)
+    if not host or reason.startswith("connection failed"):
+        return detail
+    return f"cannot reach {host}: {reason}"
 
 
 def translate_oss_error(
@@ -295,8 +304,7 @@ def translate_oss_error(
     request_id = exc.request_id or ""
     if isinstance(exc, oss2.exceptions.RequestError):
         detail = _first_line(str(exc.body))
-        if host:
-            detail = f"cannot reach {host}: {network_reason(str(exc.body), seconds=seconds)}"
+        detail = _plainly(detail, str(exc.body), host, seconds)
         if _names_no_host(exc):
             # The region's endpoint does not exist in DNS: a well-formed but unknown region.
             # Retrying cannot help, and raising would have FC replay the message for nothing.
