@@ -239,6 +239,7 @@ def test_restore_apply_finishes_the_bucket_in_hand_then_stops(
 
     served.cloud.oss.faults.append(Fault(1, "PutBucketAcl", action=ctrl_c))
     argv = ["restore", "--report", str(report), "--apply", "--endpoint", served.oss[7:]]
+    argv += ["--sts-endpoint", served.sts]
     code, out, err = outcome(argv, capsys)
     assert code == 130
     assert "Traceback" not in err
@@ -298,6 +299,7 @@ def test_a_second_ctrl_c_in_restore_names_the_bucket_and_what_it_was_to_do(
 
     served.cloud.oss.faults.append(Fault(1, "PutBucketAcl", action=ctrl_c_twice))
     argv = ["restore", "--report", str(report), "--apply", "--endpoint", served.oss[7:]]
+    argv += ["--sts-endpoint", served.sts]
     started = time.monotonic()
     process.append(
         subprocess.Popen(  # noqa: S603 - our own command

@@ -344,6 +344,7 @@ def test_restore_of_a_bucket_not_in_the_report_says_so_and_exits_2(
 ) -> None:
     report = interrupt.remediated_report(served, tmp_path, capsys)
     argv = ["restore", "--report", str(report), "--bucket", name, "--endpoint", served.oss[7:]]
+    argv += ["--sts-endpoint", served.sts]
     code, out, err = outcome(argv, capsys)
     assert (code, out) == (2, "")
     assert says.format(report=report) in one_line(err)

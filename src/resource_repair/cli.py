@@ -466,7 +466,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "resource-repair backfill --rule-name test-oss-bucket-public-read-prohibited --apply"
         " --env dryRun=false --sts-endpoint $FAKE_STS --config-endpoint $FAKE_CONFIG"
         " --env ossEndpointOverride=$ossEndpointOverride --report report.jsonl",
-        "resource-repair restore --report report.jsonl --endpoint ${ossEndpointOverride#http://}",
+        "resource-repair restore --report report.jsonl --endpoint ${ossEndpointOverride#http://}"
+        " --sts-endpoint $FAKE_STS",
         *_STOP,
     ),
     "setup": (
