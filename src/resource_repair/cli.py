@@ -2,7 +2,8 @@
 
 Results go to stdout, logs and messages to stderr. Exit codes: 0 success, 1 the function
 reported ``fail`` (or raised) or a cloud service refused or could not be reached, 2 a usage
-error. Every error is one line; every option is checked before the first network request.
+error, 130 stopped by Ctrl-C. Every error is one line; every option is checked before the
+first network request.
 """
 
 from __future__ import annotations
