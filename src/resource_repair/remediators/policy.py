@@ -213,8 +213,10 @@ def _not_found(report: Report, ids: list[str], exc: PermanentOssError, reason: s
 def _refused(report: Report, exc: PermanentOssError, ids: list[str], *, note: str = "") -> Report:
     http = f" (HTTP {exc.status})" if exc.status else ""
     tail = f"; {note}" if note else ""
+    # No status: OSS never answered (a name that does not resolve), so nothing refused it.
+    verb = "refused" if exc.status else "failed"
     return report.replace(
         outcome=Outcome.FAILED,
-        reason=f"{exc.operation} refused: {exc.code}{http} {exc.message}{tail}",
+        reason=f"{exc.operation} {verb}: {exc.code}{http} {exc.message}{tail}",
         request_ids=(*ids, *((exc.request_id,) if exc.request_id else ())),
     )
