@@ -15,6 +15,7 @@ import pytest
 from resource_repair import cli
 from resource_repair.testing.fc_api import FcApiBackend, FunctionAnswer, mock_fc_api
 from resource_repair.testing.sts import mock_sts
+from resource_repair.tools import command_help
 from tests import test_cli_edges as edges
 from tests.test_cli_edges import CALLER, outcome
 
@@ -54,7 +55,9 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where
 
 
-@pytest.mark.parametrize("name", sorted(set(cli.EXAMPLES) - set(cli.EXAMPLE_NEEDS)))
+@pytest.mark.parametrize(
+    "name", sorted(set(command_help.EXAMPLES) - set(command_help.EXAMPLE_NEEDS))
+)
 def test_the_example_works_on_a_fresh_clone(name: str, clone: Path, tmp_path: Path) -> None:
     work = tmp_path / "clone"
     work.mkdir()
