@@ -49,8 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--oss",
         choices=["fake", "real"],
         default="fake",
-        help="the fakes (Config and OSS on loopback), or the real cloud with your keys"
-        " (writes with --apply!)",
+        help="the fakes: Config and OSS served on loopback for the run, or a running"
+        " fake-cloud's with --env configEndpointOverride=$FAKE_CONFIG --env"
+        " ossEndpointOverride=$ossEndpointOverride; or the real cloud with your keys (writes"
+        " with --apply!)",
     )
     parser.add_argument(
         "--bucket",
