@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -333,3 +333,61 @@ def test_a_second_ctrl_c_in_restore_names_the_bucket_and_what_it_was_to_do(
     assert time.monotonic() - started < 15
     assert "(it was to set the ACL back from private to public-read)" in err
     assert f"resource-repair restore --report {report} --bucket NAME" in err
+
+
+def _interrupt_a_worker(prefix: str) -> None:
+    """SIGINT to a worker thread named ``prefix``..., as the kernel may choose for Ctrl-C."""
+    for _ in range(500):
+        workers = [t for t in threading.enumerate() if t.name.startswith(prefix)]
+        if workers and workers[0].ident is not None:
+            signal.pthread_kill(workers[0].ident, signal.SIGINT)
+            return
+        time.sleep(0.01)
+
+
+def _heard_while_running(wait: Callable[[Callable[[], None]], object], worker: str) -> bool:
+    """Whether the main thread, inside ``wait(call)``, ran its Ctrl-C handler while ``call``
+    (which waits up to 20 s) was still running, the signal having gone to ``worker``."""
+    released, ended = threading.Event(), threading.Event()
+    heard: list[bool] = []
+
+    def call() -> None:
+        released.wait(20)
+        ended.set()
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        heard.append(not ended.is_set())
+        released.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        threading.Thread(target=_interrupt_a_worker, args=(worker,), daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            _then_linger(wait, call)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        released.set()
+    return heard == [True]
+
+
+def _then_linger(wait: Callable[[Callable[[], None]], object], call: Callable[[], None]) -> None:
+    wait(call)
+    time.sleep(1)  # a handler held back until the call ended runs here at the latest
+
+
+def test_ctrl_c_given_to_the_thread_of_a_bounded_call_is_heard_before_the_call_ends() -> None:
+    """whoami, doctor and every STS or Config call wait for a call running in a thread of its
+    own: Ctrl-C must not wait for that call's own timeout."""
+    from resource_repair.cutoff import run_within
+
+    assert _heard_while_running(lambda call: run_within(30, call, "AssumeRole"), "cutoff-")
+
+
+def test_ctrl_c_given_to_a_sweep_worker_is_heard_while_its_bucket_is_in_hand() -> None:
+    from resource_repair.listed_buckets import bounded_map
+
+    def sweep(call: Callable[[], None]) -> None:
+        list(bounded_map(lambda bucket: call(), ["first-bucket", "second-bucket"], 1))
+
+    assert _heard_while_running(sweep, "bucket")

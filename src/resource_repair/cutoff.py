@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, TypeVar
@@ -29,6 +30,11 @@ from typing import Any, TypeVar
 from resource_repair.errors import TransientError
 
 T = TypeVar("T")
+
+SIGNAL_SLICE = 0.2
+"""Longest a waiting main thread goes without running Python code. Ctrl-C sent to the
+process may be handed by the kernel to any thread, and Python runs its handler only when
+the main thread next runs: a wait in one piece would hold the interrupt until the call ends."""
 
 
 class CallTimedOutError(TransientError):
@@ -65,13 +71,22 @@ def run_within(seconds: float, call: Callable[[], T], name: str, *, holds: Any =
     # A daemon thread, not an executor's: an abandoned call must never hold up the exit of
     # the interpreter (a local run, a command, a test session).
     threading.Thread(target=work, name=f"cutoff-{name}", daemon=True).start()
-    if not done.wait(max(0.0, seconds)):
+    if not wait_in_slices(done, seconds):
         attempt.abandon()
         raise CallTimedOutError(name, seconds)
     succeeded, value = outcome[0]
     if succeeded:
         return value  # type: ignore[no-any-return]
     raise value
+
+
+def wait_in_slices(event: threading.Event, seconds: float) -> bool:
+    """``event.wait(seconds)``, woken every :data:`SIGNAL_SLICE` so that Ctrl-C is heard."""
+    deadline = time.monotonic() + max(0.0, seconds)
+    while not event.wait(max(0.0, min(SIGNAL_SLICE, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline:
+            return False
+    return True
 
 
 class _Attempt:

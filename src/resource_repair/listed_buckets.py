@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeVar
 
+from resource_repair.cutoff import SIGNAL_SLICE
 from resource_repair.errors import InvalidEventError, TransientError
 from resource_repair.logtext import untrusted, untrusted_traceback
 from resource_repair.member_access import worst_case_seconds
@@ -120,8 +121,9 @@ def bounded_map(
                     exhausted = True
                 if not pending:
                     break
+                # In slices, so that a Ctrl-C the kernel gave a worker is heard (cutoff).
                 done, _ = concurrent.futures.wait(
-                    pending, return_when=concurrent.futures.FIRST_COMPLETED
+                    pending, SIGNAL_SLICE, return_when=concurrent.futures.FIRST_COMPLETED
                 )
                 for future in done:
                     yield pending.pop(future), future.result()
