@@ -335,8 +335,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "cutoff-wait-in-milliseconds",
         CUTOFF,
-        "if not done.wait(max(0.0, seconds)):",
-        "if not done.wait(max(0.0, seconds) * 1000):",
+        "if not wait_in_slices(done, seconds):",
+        "if not wait_in_slices(done, seconds * 1000):",
         "a limit given in milliseconds: no call is ever abandoned in time",
         (_CONFIG_TRICKLE,),
     ),

@@ -118,7 +118,7 @@ def test_the_config_override_is_loopback_host_and_port_only(
     argv = ["sweep", "-t", TEMPLATE, "--env", f"configEndpointOverride={value}"]
     code, out, err = outcome(argv, capsys)
     assert (code, out) == (2, "")
-    assert f"configEndpointOverride={value!r} must be a loopback host:port" in one_line(err)
+    assert f"configEndpointOverride {value!r} must be a loopback host:port" in one_line(err)
 
 
 def test_the_function_sweeps_the_config_the_override_names(
