@@ -133,6 +133,66 @@ def test_a_secret_in_hex_is_masked_in_either_case_and_spacing(
 
 @given(
     secret=_SECRETS,
+    separator=st.sampled_from(["", " ", ":", "-"]),
+    prefix=st.sampled_from(["", "\\x", "0x"]),
+    upper=st.booleans(),
+)
+def test_a_secret_in_hex_is_masked_as_any_dump_writes_it(
+    secret: str, separator: str, prefix: str, upper: bool
+) -> None:
+    """ "41:42", "41-42", "\\x41\\x42", "0x41 0x42": what hexdump, openssl, Python's
+    bytes.hex(sep) and C-style dumps print."""
+    redactor = SecretRedactor()
+    redactor.remember([secret])
+    digits = [f"{b:02X}" if upper else f"{b:02x}" for b in secret.encode()]
+    redacted = redactor.redact(f"dump: {separator.join(prefix + d for d in digits)} end")
+    plain = re.sub(r"\\x|0x|[ :-]", "", redacted)
+    assert not any(_core(secret) in run for run in _hex_runs_decoded(plain)), redacted
+
+
+@given(secret=_SECRETS, upper=st.booleans(), percent=st.booleans())
+def test_a_secret_with_every_character_escaped_is_masked(
+    secret: str, upper: bool, percent: bool
+) -> None:
+    """A JSON writer that escapes every character ("\\u0041"), or an encoder that
+    percent-encodes every byte ("%41"), letters and digits included."""
+    redactor = SecretRedactor()
+    redactor.remember([secret])
+    if percent:
+        shown = "".join(f"%{b:02X}" if upper else f"%{b:02x}" for b in secret.encode())
+    else:
+        shown = "".join(f"\\u{ord(c):04X}" if upper else f"\\u{ord(c):04x}" for c in secret)
+    redacted = redactor.redact(f"value: {shown} end")
+    escape = re.compile(r"\\u([0-9A-Fa-f]{4})")
+    readable = unquote(redacted) if percent else escape.sub(lambda m: chr(int(m[1], 16)), redacted)
+    assert secret[1:-1] not in readable, redacted
+
+
+@given(
+    secret=_SECRETS,
+    before=st.binary(max_size=64),
+    width=st.sampled_from([64, 76]),
+    line_end=st.sampled_from(["\n", "\r\n"]),
+    escaped=st.booleans(),
+)
+def test_a_secret_in_base64_broken_into_lines_is_masked(
+    secret: str, before: bytes, width: int, line_end: str, escaped: bool
+) -> None:
+    """MIME (76 characters a line) and PEM (64) break base64 anywhere, also inside a secret;
+    a JSON or repr() dump shows the line ends escaped."""
+    redactor = SecretRedactor()
+    redactor.remember([secret])
+    text = base64.b64encode(before + secret.encode()).decode()
+    shown = line_end.join(text[i : i + width] for i in range(0, len(text), width))
+    if escaped:
+        shown = json.dumps(shown)[1:-1]
+    redacted = redactor.redact(f"body: {shown} end")
+    joined = re.sub(r"\r|\n|\\r|\\n", "", redacted)
+    assert not any(_core(secret) in run for run in _base64_runs_decoded(joined)), redacted
+
+
+@given(
+    secret=_SECRETS,
     before=st.binary(max_size=8),
     after=st.binary(max_size=8),
     url_safe=st.booleans(),

@@ -155,13 +155,27 @@ def _encoded_forms(secret: str) -> set[str]:
     # any of those forms, independently of the others; hex digits in either case.
     forms = {"".join(_character_forms(character) for character in secret)}
     raw = secret.encode()
-    # Hex as OSS writes StringToSignBytes ("43 41 49 53"), or run together; either case.
-    forms.add("(?i:" + "[ :]?".join(f"{byte:02x}" for byte in raw) + ")")
+    # Every character escaped although it need not be: a JSON writer that escapes all
+    # ("\u0041\u0042"), an encoder that percent-encodes every byte ("%41%42").
+    forms.add("".join(rf"\\u(?i:{unit:04x})" for c in secret for unit in _utf16_units(c)))
+    forms.add("".join(f"%(?i:{byte:02x})" for byte in raw))
+    # Hex as OSS writes StringToSignBytes ("43 41 49 53"), run together, or as other dumps
+    # do ("43:41", "43-41", "\x43\x41", "0x43 0x41"); either case.
+    # (The first byte's own prefix may stay: what follows it is masked.)
+    forms.add("(?i:" + (_HEX_SEPARATOR + _HEX_PREFIX).join(f"{byte:02x}" for byte in raw) + ")")
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
-        forms.add(re.escape(encode(raw).decode()))
+        # MIME and PEM writers break base64 into lines (76 or 64 characters): a break may
+        # fall anywhere in the secret, as a real line end or as an escaped one.
+        forms.add(_BASE64_LINE_BREAK.join(re.escape(c) for c in encode(raw).decode()))
         for offset in range(3):
-            forms.add(re.escape(_base64_core(encode, raw, offset)))
+            core = _base64_core(encode, raw, offset)
+            forms.add(_BASE64_LINE_BREAK.join(re.escape(c) for c in core))
     return forms
+
+
+_HEX_PREFIX = r"(?:\\x|0x)?"  # regular expressions: "\x" or "0x" before a byte
+_HEX_SEPARATOR = "[ :-]?"
+_BASE64_LINE_BREAK = r"(?:\r?\n|(?:\\r)?\\n)?"  # a line end, real or escaped ("\r\n")
 
 
 def _character_forms(character: str) -> str:
