@@ -81,9 +81,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "redaction-hex-spaced-only",
         REDACTION,
-        '"(?i:" + "[ :]?".join(',
-        '"(?i:" + " ".join(',
-        "hex masked only as OSS spaces it, not run together",
+        '_HEX_SEPARATOR = "[ :-]?"',
+        '_HEX_SEPARATOR = " "',
+        "hex masked only when spaced, not run together or joined by : or -",
         _REDACTION_TESTS,
     ),
     Mutant(
