@@ -56,13 +56,19 @@ class AuditLines:
     """Of those, Log Service entries logged by a function restore was not given."""
 
 
-def read_audit_lines(lines: Iterable[str], functions: frozenset[str] = frozenset()) -> AuditLines:
+def read_audit_lines(
+    lines: Iterable[str | None], functions: frozenset[str] = frozenset()
+) -> AuditLines:
     """``functions``: the names of the functions whose Log Service entries count (none
-    count without them)."""
+    count without them). A line None stands for one too long to be read (file_bounds): no
+    audit record is that long, so it is passed over."""
     found = AuditLines()
     bare: list[dict[str, Any]] = []
     in_log = False
     for line in lines:
+        if line is None:
+            found.passed_over += 1
+            continue
         line = line.rstrip("\r\n")
         if not line.strip():
             continue

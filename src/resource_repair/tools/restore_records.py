@@ -17,8 +17,13 @@ from typing import Any
 from resource_repair.errors import InvalidEventError
 from resource_repair.remediators.policy_analysis import same_meaning
 from resource_repair.tools.audit_lines import AuditLines, read_audit_lines
+from resource_repair.tools.file_bounds import MIB, FileTooLargeError, lines_at_most
 from resource_repair.validation import check_bucket_name, check_region_id
 
+# An audit record is a few KiB (a policy before the fix: OSS allows 16 KiB), escaped twice in a
+# Log Service export; a month of a busy account's audit lines is tens of MiB.
+MAX_LINE = 1 * MIB
+MAX_REPORT = 256 * MIB
 _ACLS = frozenset({"private", "public-read", "public-read-write"})
 
 
@@ -79,7 +84,13 @@ def read_report(
     except OSError as exc:
         raise RestoreError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
-        found = read_audit_lines(handle, functions)
+        lines = lines_at_most(
+            handle, line_limit=MAX_LINE, total_limit=MAX_REPORT, what=f"report {path}"
+        )
+        try:
+            found = read_audit_lines(lines, functions)
+        except FileTooLargeError as exc:
+            raise RestoreError(f"{exc}: export only the time range to restore") from None
     if not found.records:
         raise RestoreError(
             f"{path} holds no resource_repair audit record in a form restore reads"

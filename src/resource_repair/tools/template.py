@@ -15,15 +15,26 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from resource_repair.errors import ResourceRepairError
+from resource_repair.tools.file_bounds import KIB, FileTooLargeError, read_bytes_at_most
 
 _VARIABLE = re.compile(r"\$\{vars\.([A-Za-z0-9_]+)\}")
 _ACCOUNT = re.compile(r"""\$\{\s*config\(\s*(['"]?)AccountID\1\s*\)\s*\}""")
+
+
+# A template is a few KiB; one past this is no template (or /dev/zero).
+MAX_TEMPLATE_BYTES = 512 * KIB
+# YAML aliases share one node among many places (``&a`` / ``*a``), and may even hold
+# themselves: walked as a tree, a few lines become billions of nodes or an endless descent.
+# A template's props are a few hundred nodes, a few levels deep.
+MAX_TEMPLATE_NODES = 100_000
+MAX_TEMPLATE_DEPTH = 50
 
 
 class TemplateError(ResourceRepairError, ValueError):
@@ -58,7 +69,7 @@ def load_template(
     """The template's event function, ``${vars.*}`` resolved and the account expression
     replaced by ``account_id`` when one is given. An FC 3.0 template is read only when the
     caller can use one (``accept_fc3``); otherwise it is refused by name."""
-    document = _read(path)
+    document = read_document(path)
     variables = document.get("vars") or {}
     if not isinstance(variables, dict):
         raise TemplateError(f"template {path}: vars must be a mapping")
@@ -83,10 +94,8 @@ def load_template(
             handler=str(function["handler"]),
             runtime=str(function["runtime"]),
             code_uri=str(function["codeUri"]),
-            timeout=int(function.get("timeout", 60)),
-            environment={
-                str(k): str(v) for k, v in (function.get("environmentVariables") or {}).items()
-            },
+            timeout=_timeout(function.get("timeout", 60), path),
+            environment=_environment(function.get("environmentVariables"), path),
             variables=dict(variables),
             props=props,
         )
@@ -94,9 +103,11 @@ def load_template(
         raise TemplateError(f"template {path} lacks a function setting: {exc}") from None
 
 
-def _read(path: str | Path) -> dict[str, Any]:
+def read_document(path: str | Path) -> dict[str, Any]:
+    """The template as YAML gives it, refused in one line when it cannot be a template."""
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = read_bytes_at_most(path, MAX_TEMPLATE_BYTES, "template").decode("utf-8")
+        document = yaml.safe_load(text)
     except FileNotFoundError:
         raise TemplateError(
             f"cannot read template {path}: no such file in {Path.cwd()}"
@@ -104,6 +115,8 @@ def _read(path: str | Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise TemplateError(f"cannot read template {path}: {exc.strerror}") from None
+    except FileTooLargeError as exc:
+        raise TemplateError(str(exc)) from None
     except UnicodeDecodeError as exc:
         # An editor's legacy encoding (GBK for a Chinese comment): s reads UTF-8 too.
         raise TemplateError(
@@ -141,16 +154,37 @@ def _load_fc3(
             handler=str(props["handler"]),
             runtime=str(props["runtime"]),
             code_uri=code if isinstance(code, str) else str(code.get("src", "")),
-            timeout=int(props.get("timeout", 3)),  # the fc3 component's default
-            environment={
-                str(k): str(v) for k, v in (props.get("environmentVariables") or {}).items()
-            },
+            timeout=_timeout(props.get("timeout", 3), path),  # the fc3 component's default
+            environment=_environment(props.get("environmentVariables"), path),
             variables=dict(variables),
             props=props,
             fc_version=3,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise TemplateError(f"template {path} lacks a function setting: {exc}") from None
+
+
+def _timeout(value: Any, path: str | Path) -> int:
+    """The function's timeout in seconds: a whole number FC accepts (1 to 86,400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TemplateError(f"template {path}: timeout {value!r} is not a whole number of seconds")
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise TemplateError(
+            f"template {path}: timeout {value!r} is not a whole number of seconds"
+        ) from None
+    if not 1 <= seconds <= 86_400:
+        raise TemplateError(f"template {path}: timeout {seconds} is outside 1 to 86400 seconds")
+    return seconds
+
+
+def _environment(value: Any, path: str | Path) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TemplateError(f"template {path}: environmentVariables must be a mapping")
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def _is_fc3(component: object) -> bool:
@@ -181,40 +215,53 @@ def _has_topic_trigger(props: Any, key: str = "type") -> bool:
 
 def resolve_variables(value: Any, variables: dict[str, Any]) -> Any:
     """Replace ``${vars.name}`` everywhere, as Serverless Devs does before deploying."""
-    if isinstance(value, dict):
-        return {k: resolve_variables(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_variables(v, variables) for v in value]
-    if isinstance(value, str):
 
-        def lookup(match: re.Match[str]) -> str:
-            name = match[1]
-            if name not in variables:
-                raise TemplateError(f"${{vars.{name}}} is used but not defined under vars")
-            return str(variables[name])
+    def lookup(match: re.Match[str]) -> str:
+        name = match[1]
+        if name not in variables:
+            raise TemplateError(f"${{vars.{name}}} is used but not defined under vars")
+        return str(variables[name])
 
-        return _VARIABLE.sub(lookup, value)
-    return value
+    return _replace_strings(value, lambda text: _VARIABLE.sub(lookup, text))
 
 
 def resolve_account(value: Any, account_id: str) -> Any:
     """Replace ``${config('AccountID')}`` / ``${config(AccountID)}`` with ``account_id``."""
     if not (account_id.isascii() and account_id.isdigit()):
         raise TemplateError(f"account id {account_id!r} must be digits")
-    if isinstance(value, dict):
-        return {k: resolve_account(v, account_id) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_account(v, account_id) for v in value]
-    if isinstance(value, str):
-        return _ACCOUNT.sub(account_id, value)
-    return value
+    return _replace_strings(value, lambda text: _ACCOUNT.sub(account_id, text))
+
+
+def _replace_strings(value: Any, replace: Callable[[str], str]) -> Any:
+    """A copy of ``value`` with every string replaced, refused past the bounds above."""
+    visited = 0
+
+    def walk(node: Any, depth: int) -> Any:
+        nonlocal visited
+        visited += 1
+        if depth > MAX_TEMPLATE_DEPTH:
+            raise TemplateError(f"the template nests deeper than {MAX_TEMPLATE_DEPTH} levels")
+        if visited > MAX_TEMPLATE_NODES:
+            raise TemplateError(
+                f"the template holds more than {MAX_TEMPLATE_NODES} values once its YAML"
+                " aliases are expanded"
+            )
+        if isinstance(node, dict):
+            return {k: walk(v, depth + 1) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, depth + 1) for v in node]
+        if isinstance(node, str):
+            return replace(node)
+        return node
+
+    return walk(value, 0)
 
 
 def function_names(path: str | Path) -> tuple[str, ...]:
     """The names of the functions the template deploys beside its event function (first)
     in the same service (the sweep): the functions whose logs hold audit records."""
     template = load_template(path, accept_fc3=True)
-    document = _read(path)
+    document = read_document(path)
     variables = document.get("vars") or {}
     names = [template.function]
     if template.fc_version == 3:

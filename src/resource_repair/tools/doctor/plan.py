@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from pathlib import Path
 
 from resource_repair.credentials import Credentials
 from resource_repair.endpoints import loopback_host_port, loopback_url
@@ -108,12 +107,10 @@ def event_topic(template: FunctionTemplate) -> TopicTrigger:
 def _companions(path: str, template: FunctionTemplate) -> tuple[CompanionFunction, ...]:
     """The template's other ``fc`` functions in the same service (``load_template`` reads
     only the event function); nothing when the template has none."""
-    import yaml
-
-    from resource_repair.tools.template import resolve_variables
+    from resource_repair.tools.template import read_document, resolve_variables
 
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        document = read_document(path)
         variables = as_mapping(document.get("vars"))
         services = as_mapping(document.get("services"))
         found: list[CompanionFunction] = []
@@ -142,7 +139,7 @@ def _companions(path: str, template: FunctionTemplate) -> tuple[CompanionFunctio
                 )
             )
         return tuple(found)
-    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError):
+    except (OSError, ValueError, TypeError, AttributeError, OverflowError):
         return ()  # load_template read it already; the event function's checks still run
 
 
