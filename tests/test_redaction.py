@@ -150,20 +150,24 @@ def test_a_secret_in_hex_is_masked_as_any_dump_writes_it(
     assert not any(_core(secret) in run for run in _hex_runs_decoded(plain)), redacted
 
 
-@given(secret=_SECRETS, upper=st.booleans(), percent=st.booleans())
+@given(secret=_SECRETS, upper=st.booleans(), percent=st.booleans(), backslashes=st.integers(1, 3))
 def test_a_secret_with_every_character_escaped_is_masked(
-    secret: str, upper: bool, percent: bool
+    secret: str, upper: bool, percent: bool, backslashes: int
 ) -> None:
-    """A JSON writer that escapes every character ("\\u0041"), or an encoder that
-    percent-encodes every byte ("%41"), letters and digits included."""
+    """A JSON writer that escapes every character ("\\u0041"), also inside a JSON document
+    quoted in another ("\\\\u0041"), or an encoder that percent-encodes every byte ("%41"),
+    letters and digits included."""
     redactor = SecretRedactor()
     redactor.remember([secret])
     if percent:
         shown = "".join(f"%{b:02X}" if upper else f"%{b:02x}" for b in secret.encode())
     else:
-        shown = "".join(f"\\u{ord(c):04X}" if upper else f"\\u{ord(c):04x}" for c in secret)
+        prefix = "\\" * backslashes + "u"
+        shown = "".join(
+            f"{prefix}{ord(c):04X}" if upper else f"{prefix}{ord(c):04x}" for c in secret
+        )
     redacted = redactor.redact(f"value: {shown} end")
-    escape = re.compile(r"\\u([0-9A-Fa-f]{4})")
+    escape = re.compile(r"\\+u([0-9A-Fa-f]{4})")
     readable = unquote(redacted) if percent else escape.sub(lambda m: chr(int(m[1], 16)), redacted)
     assert secret[1:-1] not in readable, redacted
 

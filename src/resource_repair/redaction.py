@@ -156,8 +156,9 @@ def _encoded_forms(secret: str) -> set[str]:
     forms = {"".join(_character_forms(character) for character in secret)}
     raw = secret.encode()
     # Every character escaped although it need not be: a JSON writer that escapes all
-    # ("\u0041\u0042"), an encoder that percent-encodes every byte ("%41%42").
-    forms.add("".join(rf"\\u(?i:{unit:04x})" for c in secret for unit in _utf16_units(c)))
+    # ("\u0041\u0042"), an encoder that percent-encodes every byte ("%41%42"). A JSON
+    # escape may itself be escaped again (a JSON document quoted in another: "\\u0041").
+    forms.add("".join(rf"{_ESCAPES}u(?i:{unit:04x})" for c in secret for unit in _utf16_units(c)))
     forms.add("".join(f"%(?i:{byte:02x})" for byte in raw))
     # Hex as OSS writes StringToSignBytes ("43 41 49 53"), run together, or as other dumps
     # do ("43:41", "43-41", "\x43\x41", "0x43 0x41"); either case.
@@ -173,7 +174,8 @@ def _encoded_forms(secret: str) -> set[str]:
     return forms
 
 
-_HEX_PREFIX = r"(?:\\x|0x)?"  # regular expressions: "\x" or "0x" before a byte
+_ESCAPES = r"\\+"  # one backslash, or more where an escaped text was escaped again
+_HEX_PREFIX = rf"(?:{_ESCAPES}x|0x)?"  # "\x" or "0x" before a byte
 _HEX_SEPARATOR = "[ :-]?"
 _BASE64_LINE_BREAK = r"(?:\r?\n|(?:\\r)?\\n)?"  # a line end, real or escaped ("\r\n")
 
@@ -187,8 +189,8 @@ def _character_forms(character: str) -> str:
     if encoded != character:
         forms += [_any_case(encoded), _any_case(quote(encoded, safe=""))]
     if character == "/":
-        forms.append(r"\\/")
-    forms.append("".join(rf"\\u(?i:{unit:04x})" for unit in _utf16_units(character)))
+        forms.append(rf"{_ESCAPES}/")
+    forms.append("".join(rf"{_ESCAPES}u(?i:{unit:04x})" for unit in _utf16_units(character)))
     return "(?:" + "|".join(forms) + ")"
 
 

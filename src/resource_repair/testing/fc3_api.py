@@ -64,6 +64,9 @@ class Fc3ApiBackend:
         self.credentials: dict[str, FakeCredentials] = {
             DEFAULT_CREDENTIALS.access_key_id: DEFAULT_CREDENTIALS
         }
+        self.invocation_error: tuple[int, str, str] | None = None
+        """(HTTP status, code, message) to answer every invocation with: a server's own
+        error text, such as one that echoes what it was sent."""
 
     def deploy(self, function: str, behaviour: FunctionBehaviour) -> None:
         """A function, by its FC 3.0 name (``<service>$<function>`` for an FC 2.0 one)."""
@@ -122,6 +125,8 @@ class mock_fc3_api(RequestsInterceptor[Fc3ApiBackend]):  # noqa: N801 - reads li
                 carried_token="x-acs-security-token" in headers,
             )
         )
+        if self.backend.invocation_error is not None:
+            return _error(*self.backend.invocation_error, request_id)
         behaviour = self.backend.functions.get(function)
         if behaviour is None:
             return _error(

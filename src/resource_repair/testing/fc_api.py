@@ -73,6 +73,9 @@ class FcApiBackend:
         self.credentials: dict[str, FakeCredentials] = {
             DEFAULT_CREDENTIALS.access_key_id: DEFAULT_CREDENTIALS
         }
+        self.invocation_error: tuple[int, str, str] | None = None
+        """(HTTP status, code, message) to answer every invocation with: a server's own
+        error text, such as one that echoes what it was sent."""
 
     def add_service(self, service: str, role: str = "") -> None:
         """A service as GetService answers it; ``role`` is its role ARN ("" = none)."""
@@ -204,6 +207,8 @@ class mock_fc_api(RequestsInterceptor[FcApiBackend]):  # noqa: N801 - reads like
                 carried_token="x-fc-security-token" in headers,
             )
         )
+        if self.backend.invocation_error is not None:
+            return _error(*self.backend.invocation_error, request_id)
         behaviour = self.backend.functions.get((path["service"], path["function"]))
         if behaviour is None:
             return _error(

@@ -14,8 +14,10 @@ import binascii
 import contextlib
 import dataclasses
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 from urllib.parse import urlsplit
 
@@ -31,6 +33,7 @@ from resource_repair.tools.no_redirects import (
     refuse_fc2_redirects,
     refuse_tea_redirects,
 )
+from resource_repair.tools.terminal import shown_block, shown_line
 from resource_repair.validation import check_region_id
 
 T = TypeVar("T")
@@ -71,6 +74,9 @@ def fc_endpoint(account_id: str, region: str) -> str:
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]{0,127}"
 _FC2_NAME = re.compile(_NAME)
 _FC3_NAME = re.compile(rf"{_NAME}(?:\${_NAME})?")
+# A qualifier goes into the path (FC 2.0) or the query (FC 3.0): LATEST, a version number,
+# or an alias (a letter, then letters, digits, _ and -; at most 128).
+_QUALIFIER = re.compile(r"LATEST|[0-9]{1,20}|[A-Za-z][A-Za-z0-9_-]{0,127}")
 
 
 def check_names(invocation: RemoteInvocation) -> None:
@@ -83,9 +89,15 @@ def check_names(invocation: RemoteInvocation) -> None:
             ("function", invocation.function, _FC2_NAME),
         ]
     )
+    if invocation.qualifier is not None:
+        names.append(("qualifier", invocation.qualifier, _QUALIFIER))
     for kind, name, pattern in names:
         if pattern.fullmatch(name) is None:
-            raise RemoteInvokeError(f"{kind} name {name[:80]!r} is not a valid FC name")
+            what = "version or alias" if kind == "qualifier" else "name"
+            label = kind if kind == "qualifier" else f"{kind} name"
+            raise RemoteInvokeError(
+                f"{label} {shown_line(repr(name), 80)} is not a valid FC {what}"
+            )
 
 
 def remote_invoke(
@@ -114,7 +126,7 @@ def remote_invoke(
     if not invocation.asynchronous:
         headers["x-fc-log-type"] = "Tail"
     try:
-        with no_connection_retries(fc2):
+        with no_connection_retries(fc2), without_fc2_error_logs():
             response = within_invocation_time(
                 invocation,
                 endpoint,
@@ -128,13 +140,18 @@ def remote_invoke(
             )
     except fc2.fc_exceptions.FcError as exc:
         print(
-            f"invocation failed: HTTP {exc.status_code} {exc.err_code}"
-            f" (request {exc.request_id}): {exc.message}",
+            shown_line(
+                f"invocation failed: HTTP {exc.status_code} {exc.err_code}"
+                f" (request {exc.request_id}): {exc.message}"
+            ),
             file=err,
         )
         return 1
     except ValueError as exc:  # fc2's way of saying an error reply was not JSON
-        print(f"invocation failed: the FC API answered with an unreadable error ({exc})", file=err)
+        print(
+            shown_line(f"invocation failed: the FC API answered with an unreadable error ({exc})"),
+            file=err,
+        )
         return 1
     except requests.exceptions.RequestException as exc:
         host = urlsplit(endpoint).hostname
@@ -195,8 +212,10 @@ def _remote_invoke_fc3(
         data = exc.data if isinstance(exc.data, dict) else {}
         message = str(data.get("Message") or data.get("message") or exc.message)
         print(
-            f"invocation failed: HTTP {exc.status_code} {exc.code}"
-            f" (request {exc.request_id}): {message[:300]}",
+            shown_line(
+                f"invocation failed: HTTP {exc.status_code} {exc.code}"
+                f" (request {exc.request_id}): {message}"
+            ),
             file=err,
         )
         return 1
@@ -250,7 +269,7 @@ def _show_answer(
     lower = {k.lower(): v for k, v in headers.items()}
     request_id = lower.get("x-fc-request-id", "")
     if invocation.asynchronous:
-        print(f"accepted for asynchronous invocation, request {request_id}", file=err)
+        print(shown_line(f"accepted for asynchronous invocation, request {request_id}"), file=err)
         print(json.dumps({"request_id": request_id}), file=out)
         return 0
     _print_log_tail(lower.get("x-fc-log-result", ""), err)
@@ -260,12 +279,14 @@ def _show_answer(
     # (fc2 turns it into an FcError first); FC 3.0's InvokeFunction is taken to do the same.
     if error_type:
         print(
-            f"invocation failed: the function ended with {error_type} (request {request_id})",
+            shown_line(
+                f"invocation failed: the function ended with {error_type} (request {request_id})"
+            ),
             file=err,
         )
-        print(text, file=err)
+        print(shown_block(text), file=err)
         return 1
-    print(text, file=out)
+    print(shown_block(text), file=out)
     return 0 if _status(text) == "success" else 1
 
 
@@ -286,6 +307,26 @@ def no_connection_retries(fc2: Any) -> Iterator[None]:
         fc2.client.retries = saved
 
 
+@contextlib.contextmanager
+def without_fc2_error_logs() -> Iterator[None]:
+    """fc2 logs every 4xx at ERROR on the root logger, request headers and all, over
+    several lines (doctor and remote-invoke); each says what failed in a line of its own.
+    Kept, masked, when DEBUG was asked for."""
+
+    def not_fc2(record: logging.LogRecord) -> bool:
+        return "fc2" not in Path(record.pathname).parts
+
+    root = logging.getLogger()
+    if root.getEffectiveLevel() <= logging.DEBUG:
+        yield
+        return
+    root.addFilter(not_fc2)
+    try:
+        yield
+    finally:
+        root.removeFilter(not_fc2)
+
+
 def _print_log_tail(encoded: str, err: TextIO) -> None:
     if not encoded:
         return
@@ -294,7 +335,7 @@ def _print_log_tail(encoded: str, err: TextIO) -> None:
     except (binascii.Error, ValueError):
         return
     print("--- function log (tail) ---", file=err)
-    print(tail.rstrip(), file=err)
+    print(shown_block(tail.rstrip()), file=err)
     print("---", file=err)
 
 

@@ -12,8 +12,11 @@ from resource_repair.redaction import protect_logs
 from resource_repair.tools.doctor.checks import Doctor
 from resource_repair.tools.doctor.findings import FAIL, OK, SKIP
 from resource_repair.tools.doctor.plan import DEFAULT_TEMPLATE, SITE_NAMES, plan_from_args
+from resource_repair.tools.terminal import shown_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# A finding lists up to a few rule names and a fix: longer than an error's line.
+FINDING_CHARS = 2000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,11 +62,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
     _quiet_sdk_logs()
     findings = Doctor(plan).findings()
-    redactor = protect_logs(plan.credentials.secrets)
+    protect_logs(plan.credentials.secrets)  # what shown_line masks
     counts = {OK: 0, FAIL: 0, SKIP: 0}
     for finding in findings:  # a generator: each line shows as soon as its check is done
         counts[finding.status] += 1
-        print(redactor.redact(finding.line()), file=out, flush=True)
+        # Names and messages in a finding are the cloud's text (terminal.py).
+        print(shown_line(finding.line(), limit=FINDING_CHARS), file=out, flush=True)
     total = sum(counts.values())
     if counts[FAIL]:
         print(

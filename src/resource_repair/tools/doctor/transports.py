@@ -4,10 +4,7 @@ out as one CheckError line; the SDKs are imported only when a request is made.""
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -108,10 +105,10 @@ class FcClient:
         import fc2
         import requests
 
-        from resource_repair.tools.remote import no_connection_retries
+        from resource_repair.tools.remote import no_connection_retries, without_fc2_error_logs
 
         try:
-            with no_connection_retries(fc2), _without_fc2_error_logs():
+            with no_connection_retries(fc2), without_fc2_error_logs():
                 # fc2's timeouts bound each read, not the call: the whole call ends in time.
                 response = run_within(_RPC_SECONDS, lambda: send(self._client), operation)
         except CallTimedOutError:
@@ -134,22 +131,6 @@ class FcClient:
             ) from None
         data = getattr(response, "data", None)
         return data if isinstance(data, dict) else {}
-
-
-@contextlib.contextmanager
-def _without_fc2_error_logs() -> Iterator[None]:
-    """fc2 logs every 4xx at ERROR on the root logger, request headers and all, over
-    several lines; a missing function is a finding here, said in the check's own line."""
-
-    def not_fc2(record: logging.LogRecord) -> bool:
-        return "fc2" not in Path(record.pathname).parts
-
-    root = logging.getLogger()
-    root.addFilter(not_fc2)
-    try:
-        yield
-    finally:
-        root.removeFilter(not_fc2)
 
 
 def get_topic_attributes(endpoint: str, credentials: Credentials, topic: str) -> dict[str, Any]:
