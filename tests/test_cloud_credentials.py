@@ -104,3 +104,52 @@ def test_a_missing_profile_is_a_usage_error_in_one_line(
     assert code == 2
     [line] = err.splitlines()
     assert "no-such-profile" in line
+
+
+def _config(home: Path, document: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    (home / ".aliyun").mkdir(exist_ok=True)
+    (home / ".aliyun" / "config.json").write_text(json.dumps(document))
+    monkeypatch.setenv("HOME", str(home))
+
+
+def test_a_key_that_is_not_text_is_named_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    profile = {"name": "ak", "mode": "AK", "access_key_id": "LTAI5tKey", "access_key_secret": 12345}
+    _config(tmp_path, {"profiles": [profile]}, monkeypatch)
+    code, out, err = run(["whoami", "--profile", "ak"], capfd)
+    assert (code, out) == (2, "")
+    [line] = err.splitlines()
+    assert "is not text" in line
+
+
+@pytest.mark.parametrize("document", [["not", "a", "config"], {"profiles": "none"}, "text"])
+def test_a_file_that_is_not_the_cli_config_is_said_so_not_blamed_on_sts(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    document: object,
+) -> None:
+    _config(tmp_path, document, monkeypatch)
+    code, _, err = run(["whoami", "--profile", "dev-role"], capfd)
+    assert code == 2
+    [line] = err.splitlines()
+    assert "not the aliyun CLI's" in line
+    assert "STS" not in line
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["setup"]], ids=lambda command: command[0])
+def test_a_role_profile_is_not_exchanged_at_the_real_sts_when_a_fake_one_is_named(
+    role_profile: str,
+    sts_over_requests: StsBackend,
+    capfd: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    code, _, err = run(
+        [*command, "--profile", role_profile, "--sts-endpoint", "127.0.0.1:9"], capfd
+    )
+    assert code == 2
+    assert "--sts-endpoint" in err
+    assert "mode RamRoleArn" in err
+    assert sts_over_requests.calls == []  # the profile's keys went nowhere
+    assert_no_signed_request(err)

@@ -18,15 +18,22 @@ from resource_repair.credentials import (
 from resource_repair.errors import ResourceRepairError
 from resource_repair.rpc import network_reason, server_message
 from resource_repair.tools.caller import CloudServiceError
+from resource_repair.tools.file_bounds import MIB, FileTooLargeError, read_bytes_at_most
 
 
 class NoCredentialsError(ResourceRepairError):
     """Nothing to sign requests with (exit code 2)."""
 
 
-def tool_credentials(profile: str | None, environ: Mapping[str, str] = os.environ) -> Credentials:
+def tool_credentials(
+    profile: str | None,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    sts_endpoint: str | None = None,
+) -> Credentials:
     """A named profile of the ``aliyun`` CLI (``~/.aliyun/config.json``) when asked for,
-    else the ``ALIBABA_CLOUD_*`` variables."""
+    else the ``ALIBABA_CLOUD_*`` variables. ``sts_endpoint``: the fake STS the command was
+    pointed at (--sts-endpoint), which a profile that assumes a role cannot use."""
     if profile is None:
         found = resolve_credentials(None, environ)
         if found is None:
@@ -36,6 +43,15 @@ def tool_credentials(profile: str | None, environ: Mapping[str, str] = os.enviro
     from alibabacloud_credentials.provider import CLIProfileCredentialsProvider
 
     config = Path(environ.get("HOME") or Path.home()) / ".aliyun" / "config.json"
+    mode = _profile_mode(config, profile)
+    if sts_endpoint is not None and mode not in _OWN_KEYS:
+        # The SDK would ask the real STS (over HTTPS, at an address it picks), with the
+        # profile's own keys, while the command was told to ask a fake one.
+        raise NoCredentialsError(
+            f"profile {profile!r} (mode {mode}) is exchanged for credentials at the real STS,"
+            " but --sts-endpoint names another: use a profile of mode AK or StsToken, or the"
+            f" {ACCESS_KEY_ID} and {ACCESS_KEY_SECRET} variables"
+        )
     provider = CLIProfileCredentialsProvider(profile_name=profile, profile_file=str(config))
     _silence_sdk_log()
     try:
@@ -54,11 +70,46 @@ def tool_credentials(profile: str | None, environ: Mapping[str, str] = os.enviro
         raise CloudServiceError(
             f"profile {profile!r}: cannot reach STS: {network_reason(str(exc))}"
         ) from None
-    return Credentials(
-        creds.get_access_key_id() or "",
-        creds.get_access_key_secret() or "",
-        creds.get_security_token() or "",
-    )
+    values = (creds.get_access_key_id(), creds.get_access_key_secret(), creds.get_security_token())
+    if not all(value is None or isinstance(value, str) for value in values):
+        raise NoCredentialsError(
+            f"profile {profile!r} in {config}: a key or token is not text (quote it in the file)"
+        )
+    key_id, secret, token = (value or "" for value in values)
+    return Credentials(key_id, secret, token)
+
+
+# The modes whose credentials are in the file itself; every other one asks a service.
+_OWN_KEYS = frozenset({"AK", "StsToken"})
+MAX_CONFIG_BYTES = 1 * MIB
+
+
+def _profile_mode(config: Path, profile: str) -> str:
+    """The profile's mode, after the file was checked to be the aliyun CLI's: a JSON object
+    whose ``profiles`` list names ``profile``. The SDK itself reports a file of another
+    shape as trouble on its way to STS."""
+    try:
+        document = json.loads(read_bytes_at_most(config, MAX_CONFIG_BYTES, "aliyun CLI config"))
+    except FileNotFoundError:
+        raise NoCredentialsError(
+            f"profile {profile!r}: no {config} (run `aliyun configure`)"
+        ) from None
+    except OSError as exc:
+        raise NoCredentialsError(
+            f"profile {profile!r}: cannot read {config}: {exc.strerror}"
+        ) from None
+    except (FileTooLargeError, ValueError) as exc:
+        reason = exc if isinstance(exc, FileTooLargeError) else "not JSON"
+        raise NoCredentialsError(f"profile {profile!r}: {config} is {reason}") from None
+    profiles = document.get("profiles") if isinstance(document, dict) else None
+    if not isinstance(profiles, list):
+        raise NoCredentialsError(
+            f"profile {profile!r}: {config} is not the aliyun CLI's (no list of profiles)"
+        )
+    for entry in profiles:
+        if isinstance(entry, dict) and entry.get("name") == profile:
+            return str(entry.get("mode"))
+    raise NoCredentialsError(f"profile {profile!r}: no such profile in {config}")
 
 
 def missing_keys(environ: Mapping[str, str]) -> str:

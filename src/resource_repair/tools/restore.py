@@ -149,7 +149,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         selected = _selected_buckets(args.bucket)
         buckets, passed_over = read_report(args.report, selected, functions)
         _all_found(selected, buckets, args.report)
-        credentials = tool_credentials(args.profile)
+        credentials = tool_credentials(args.profile, sts_endpoint=sts_endpoint)
         # The caller's own account: from its credentials, never from a record.
         caller_account = caller_identity(credentials, endpoint=sts_endpoint).account_id
     except (RestoreError, NoCredentialsError, EndpointOptionError, CloudServiceError) as exc:

@@ -70,7 +70,7 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     return Plan(
         template=template,
         template_path=str(args.template),
-        credentials=tool_credentials(getattr(args, "profile", None)),
+        credentials=tool_credentials(getattr(args, "profile", None), sts_endpoint=sts),
         account_id=account,
         site=site,
         skip_deployed=bool(getattr(args, "skip_deployed", False)),

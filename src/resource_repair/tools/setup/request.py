@@ -180,7 +180,7 @@ def request_from_args(args: argparse.Namespace) -> SetupRequest:
         template=template,
         template_path=str(args.template),
         settings=settings,
-        credentials=tool_credentials(args.profile),
+        credentials=tool_credentials(args.profile, sts_endpoint=endpoints["sts"]),
         site=site,
         topic=topic,
         apply=bool(args.apply),
