@@ -722,3 +722,17 @@ def test_a_write_that_does_not_stick_fails_the_restore(
     code, output = run_restore(write_records(tmp_path / "r.jsonl", record()), apply=True)
     assert code == 1
     assert "failed: written, but reads back different: ACL is private" in output
+
+
+def test_recorded_text_is_shown_escaped_never_acted_on_by_the_terminal(
+    fake_oss: OssBackend, tmp_path: Path
+) -> None:
+    # A record's values are checked for their type; a text value may still hold anything.
+    fake_oss.create_bucket(BUCKET, REGION, "private", creation_date=CREATED)
+    hostile = f"{CREATED}\x1b[2J\r{BUCKET} (cn-hangzhou): restored"
+    path = write_records(tmp_path / "report.jsonl", record(bucket_created=hostile))
+    code, output = run_restore(path, apply=False)
+    assert code == 1
+    assert "\x1b" not in output
+    assert "\r" not in output
+    assert "refused" in output

@@ -35,7 +35,6 @@ from resource_repair.errors import (
     InvalidEventError,
     OssCallError,
 )
-from resource_repair.redaction import redacted
 from resource_repair.remediators.contract import BucketState
 from resource_repair.remediators.policy_analysis import same_meaning
 from resource_repair.retry import Deadline, RetryPolicy
@@ -45,6 +44,7 @@ from resource_repair.tools.restore_records import Changes, RestoreError, read_re
 
 # Named here too: restore reads what restore_records finds (tests call it as restore's).
 from resource_repair.tools.restore_records import read_changes as read_changes
+from resource_repair.tools.terminal import shown_line
 from resource_repair.validation import check_bucket_name
 
 _PER_BUCKET_SECONDS = 60.0
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # The caller's own account: from its credentials, never from a record.
         caller_account = caller_identity(credentials, endpoint=sts_endpoint).account_id
     except (RestoreError, NoCredentialsError, EndpointOptionError, CloudServiceError) as exc:
-        print(f"resource-repair restore: {redacted(str(exc))}", file=err)
+        print(f"resource-repair restore: {shown_line(exc)}", file=err)
         return 2
     # Ctrl-C lets the bucket in hand finish its writes and read-back (tools/interruption).
     read_state = f"resource-repair restore --report {args.report} --bucket NAME (a dry run)"
@@ -296,10 +296,11 @@ def restore(
                 account=changes.account or caller_account,
             )
         counts[outcome] += 1
-        # A reason may quote OSS's answer, masked as the log lines are.
-        print(f"{changes.bucket} ({changes.region}): {outcome}: {redacted(reason)}", file=out)
+        # A reason may quote OSS's answer or a recorded value: shown as terminal.py shows
+        # text from outside.
+        print(shown_line(f"{changes.bucket} ({changes.region}): {outcome}: {reason}"), file=out)
         for earlier in changes.earlier:
-            print(f"  {earlier}", file=out)
+            print(f"  {shown_line(earlier)}", file=out)
     print(f"{'outcome':<20}{'buckets':>8}", file=out)
     for outcome in Outcome.ORDER:
         if counts[outcome]:
