@@ -266,6 +266,19 @@ def test_a_rule_that_does_not_exist_fails_and_names_the_rules_there(cloud: Cloud
     assert "vars.ruleName" in line
 
 
+def test_a_rule_name_that_would_steer_the_terminal_is_shown_escaped(cloud: Cloud) -> None:
+    # Anyone who can create a Config rule in the account names it.
+    cloud.config.rules.clear()
+    cloud.config.add_rule("x\x1b[2J\x1b[1;1Hok    rule              all fine\r\u202e", "cr-1")
+    code, lines, _ = run_doctor(cloud)
+    assert code == 1
+    line = line_of(lines, "rule")
+    assert line.startswith("FAIL ")
+    for control in ("\x1b", "\r", "\u202e"):
+        assert control not in line
+    assert "\\x1b[2J" in line  # shown for what it is
+
+
 def test_an_inactive_rule_fails(cloud: Cloud) -> None:
     cloud.rule.state = "INACTIVE"
     code, lines, _ = run_doctor(cloud)

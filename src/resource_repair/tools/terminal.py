@@ -12,6 +12,7 @@ cut to a length a person reads.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 
@@ -61,3 +62,13 @@ def _escaped(text: str, keep: str) -> str:
 def _escape(character: str) -> str:
     code = ord(character)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def quiet_rpc_sdk_logs() -> None:
+    """aliyunsdkcore logs each failed request at ERROR, with its whole query string (key id,
+    signature, security token); the command's own line says what failed (doctor, setup).
+    Importing resource_repair.config_api sets that logger back to INFO, after the command
+    line set it, so it is set again once that module is loaded: silent unless DEBUG was
+    asked for."""
+    debug = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+    logging.getLogger("aliyunsdkcore").setLevel(logging.NOTSET if debug else logging.CRITICAL)

@@ -4,7 +4,6 @@ check's line and sets the exit code."""
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import TextIO
 
 from resource_repair.errors import ResourceRepairError
@@ -12,7 +11,7 @@ from resource_repair.redaction import protect_logs
 from resource_repair.tools.doctor.checks import Doctor
 from resource_repair.tools.doctor.findings import FAIL, OK, SKIP
 from resource_repair.tools.doctor.plan import DEFAULT_TEMPLATE, SITE_NAMES, plan_from_args
-from resource_repair.tools.terminal import shown_line
+from resource_repair.tools.terminal import quiet_rpc_sdk_logs, shown_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # A finding lists up to a few rule names and a fix: longer than an error's line.
@@ -58,9 +57,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         plan = plan_from_args(args)
     except ResourceRepairError as exc:
-        print(f"resource-repair: error: {exc}", file=err)
+        print(shown_line(f"resource-repair: error: {exc}"), file=err)
         return EXIT_USAGE
-    _quiet_sdk_logs()
+    quiet_rpc_sdk_logs()
     findings = Doctor(plan).findings()
     protect_logs(plan.credentials.secrets)  # what shown_line masks
     counts = {OK: 0, FAIL: 0, SKIP: 0}
@@ -79,12 +78,3 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     skipped = f" ({counts[SKIP]} skipped)" if counts[SKIP] else ""
     print(f"all {counts[OK]} checks passed{skipped}", file=err)
     return EXIT_OK
-
-
-def _quiet_sdk_logs() -> None:
-    """aliyunsdkcore logs each failed request at ERROR, with its whole query string (key id,
-    signature, security token); the check's own line says what failed. Importing
-    resource_repair.config_api sets that logger back to INFO, after the command line set it,
-    so it is set again here, once that module is loaded: silent unless DEBUG was asked for."""
-    debug = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
-    logging.getLogger("aliyunsdkcore").setLevel(logging.NOTSET if debug else logging.CRITICAL)

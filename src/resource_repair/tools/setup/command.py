@@ -4,7 +4,6 @@ lines it prints and its exit code."""
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Callable
 from typing import TextIO
 
@@ -13,8 +12,11 @@ from resource_repair.redaction import protect_logs
 from resource_repair.tools.doctor.findings import CheckError
 from resource_repair.tools.setup.plan import CHANGES, CREATE, FAIL, Setup, Step
 from resource_repair.tools.setup.request import SetupRequest, request_from_args
+from resource_repair.tools.terminal import quiet_rpc_sdk_logs, shown_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# A step names a rule, a topic and a fix: longer than an error's line.
+LINE_CHARS = 2000
 _DONE = {CREATE: "made", "remove": "gone"}
 
 
@@ -22,18 +24,19 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         request = request_from_args(args)
     except ResourceRepairError as exc:
-        print(f"resource-repair: error: {exc}", file=err)
+        print(shown_line(f"resource-repair: error: {exc}"), file=err)
         return EXIT_USAGE
-    redact = protect_logs(request.credentials.secrets).redact
+    protect_logs(request.credentials.secrets)  # what shown_line masks
 
     def say(line: str) -> None:
-        print(redact(line), file=out, flush=True)
+        # Rule names, topic names and the services' messages are the cloud's text.
+        print(shown_line(line, limit=LINE_CHARS), file=out, flush=True)
 
-    _quiet_sdk_logs()
+    quiet_rpc_sdk_logs()
     try:
         setup = _connect(request)
     except ResourceRepairError as exc:
-        print(redact(f"resource-repair: {exc}"), file=err)
+        print(shown_line(f"resource-repair: {exc}"), file=err)
         return EXIT_FAILED
     what = "teardown" if request.teardown else "setup"
     mode = "doing it" if request.apply else "plan only, nothing is changed"
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         steps = _plan(setup)
     except ResourceRepairError as exc:  # one line whatever went wrong while reading
-        print(redact(f"resource-repair: {exc}"), file=err)
+        print(shown_line(f"resource-repair: {exc}"), file=err)
         return EXIT_FAILED
     return _carry_out(steps, request, say)
 
@@ -119,10 +122,3 @@ def _carry_out(steps: list[Step], request: SetupRequest, say: Callable[[str], No
     else:
         say(f"done: {made} change(s)")
     return EXIT_OK
-
-
-def _quiet_sdk_logs() -> None:
-    """aliyunsdkcore logs each failed request at ERROR with its query string; the line
-    says what failed (as doctor does)."""
-    debug = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
-    logging.getLogger("aliyunsdkcore").setLevel(logging.NOTSET if debug else logging.CRITICAL)
