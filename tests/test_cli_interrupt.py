@@ -4,6 +4,9 @@ finishes the buckets in hand first, and a second Ctrl-C aborts at once, naming t
 from __future__ import annotations
 
 import contextlib
+import io
+import json
+import logging
 import os
 import signal
 import socket
@@ -19,10 +22,12 @@ import pytest
 
 from resource_repair.testing import DEFAULT_CREDENTIALS
 from resource_repair.testing.config.server import fake_config_server
-from resource_repair.testing.oss.models import Fault
+from resource_repair.testing.oss.models import Fault, OssBackend
 from resource_repair.testing.oss.server import fake_oss_server
 from resource_repair.testing.sts import fake_sts_server
+from resource_repair.tools.audit_lines import read_audit_lines
 from resource_repair.tools.fake_cloud import FakeCloud
+from resource_repair.tools.interruption import FinishInHand
 from tests.test_cli_edges import outcome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,11 +258,33 @@ def test_restore_apply_finishes_the_bucket_in_hand_then_stops(
     assert "stopped by Ctrl-C: the buckets in hand were finished" in err
 
 
-def test_ctrl_c_during_a_sweep_apply_starts_no_further_bucket(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def written(backend: OssBackend) -> set[str]:
+    return {c.bucket or "" for c in backend.calls if c.operation == "PutBucketAcl"}
+
+
+def audit_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The audit lines logged, as the command prints them on stderr (its log format)."""
+    return [
+        f"{r.levelname} {r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.name == "resource_repair.audit"
+    ]
+
+
+def undoable(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The buckets restore would find a remediation of in the audit lines logged."""
+    records = read_audit_lines(audit_lines(caplog)).records
+    return sorted(r["bucket"] for r in records if r["outcome"] == "remediated")
+
+
+def test_ctrl_c_during_a_sweep_apply_records_every_write_and_starts_no_further_bucket(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The sweep works on four buckets at once and has more queued: Ctrl-C lets those in
-    hand finish and drops the queued ones."""
+    hand finish, their audit lines included (restore undoes only what those record), and
+    drops the queued ones."""
     from resource_repair.sweep import SWEEP_CONCURRENCY
 
     made: list[FakeCloud] = []
@@ -283,23 +310,112 @@ def test_ctrl_c_during_a_sweep_apply_starts_no_further_bucket(
             self.oss.faults.append(Fault(1, "PutBucketAcl", action=ctrl_c))
             self.oss.faults.append(Fault(10**6, action=hold_until_handled))
 
-    def on_interrupt(signum: int, frame: object) -> None:
+    heard = FinishInHand._on_interrupt
+
+    def on_interrupt(self: FinishInHand, signum: int, frame: object) -> None:
+        heard(self, signum, None)
         handled.set()
+
+    def interrupted(signum: int, frame: object) -> None:
+        handled.set()  # (the sweep without a Ctrl-C handler of its own)
         raise KeyboardInterrupt
 
+    monkeypatch.setattr(FinishInHand, "_on_interrupt", on_interrupt)
     monkeypatch.setattr("resource_repair.tools.fake_cloud.FakeCloud", Cloud)
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    previous = signal.signal(signal.SIGINT, interrupted)
+    caplog.set_level(logging.INFO, "resource_repair.audit")
     try:
         buckets = [f"bucket-{n:02d}" for n in range(12)]
         argv = ["sweep", "-t", TEMPLATE, "--apply", *(f"--bucket={b}" for b in buckets)]
         code, out, err = outcome(argv, capsys)
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert (code, out) == (130, "")
-    assert err.strip().splitlines()[-1] == "resource-repair: interrupted"
-    writes = [c for c in made[0].oss.calls if c.operation == "PutBucketAcl"]
+    assert code == 130
+    assert "Traceback" not in err
+    changed = sorted(written(made[0].oss))
+    # Every bucket written can be put back: its audit line was logged before the exit.
+    assert undoable(caplog) == changed
     # The buckets in hand (one per worker) finish; the queued ones never start.
-    assert 1 <= len(writes) <= SWEEP_CONCURRENCY < len(buckets)
+    assert 1 <= len(changed) <= SWEEP_CONCURRENCY < len(buckets)
+    assert "stopped by Ctrl-C: the buckets in hand were finished" in err
+    assert json.loads(out)["complete"] is False
+
+
+def run_aside(argv: list[str], tmp_path: Path, env: dict[str, str] | None = None) -> Aside:
+    """``resource-repair argv`` in a process of its own, its stderr in a file."""
+    err = (tmp_path / "stderr.txt").open("w+", encoding="utf-8")
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        [sys.executable, "-m", "resource_repair", *argv],
+        cwd=tmp_path,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=err,
+        text=True,
+    )
+    return Aside(process, tmp_path / "stderr.txt")
+
+
+@dataclass
+class Aside:
+    process: subprocess.Popen[str]
+    stderr: Path
+
+    def said(self, text: str) -> bool:
+        return text in self.stderr.read_text(encoding="utf-8")
+
+    def ctrl_c_twice(self) -> None:
+        """Ctrl-C, and Ctrl-C again once the first was heard (two at once would be one:
+        the kernel keeps one pending SIGINT); then, as a write that hangs, wait until the
+        process is gone (only an abort ends it before 60 s)."""
+        self.process.send_signal(signal.SIGINT)
+        for _ in range(3000):  # ~30 s
+            if self.said("interrupted: finishing the bucket(s) in hand first"):
+                break
+            time.sleep(0.01)
+        self.process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(60)
+
+    def end(self) -> tuple[int, str]:
+        code = self.process.wait(90)
+        return code, self.stderr.read_text(encoding="utf-8")
+
+
+def test_a_second_ctrl_c_in_a_sweep_aborts_at_once_naming_the_buckets_in_hand(
+    served: Served, tmp_path: Path
+) -> None:
+    """One bucket's write hangs; the other two are written. A second Ctrl-C ends the sweep
+    at once, in one line; of every bucket written, restore finds an audit line or that line
+    names it."""
+    aside: list[Aside] = []
+    hung: list[str] = []
+
+    def ctrl_c_twice(backend: OssBackend) -> None:
+        for _ in range(3000):  # ~30 s: the other buckets' writes, which do not hang
+            if len(written(backend)) == len(BUCKETS) - 1:
+                break
+            time.sleep(0.01)
+        hung.extend(set(BUCKETS) - written(backend))
+        aside[0].ctrl_c_twice()
+
+    served.cloud.oss.faults.append(Fault(1, "PutBucketAcl", action=ctrl_c_twice))
+    overrides = [f"configEndpointOverride={served.config}", f"ossEndpointOverride={served.oss}"]
+    argv = ["sweep", "-t", TEMPLATE, "--apply", *(f"--env={o}" for o in overrides)]
+    aside.append(run_aside(argv, tmp_path))
+    code, err = aside[0].end()
+    assert code == 130
+    assert "Traceback" not in err
+    [aborted] = [line for line in err.splitlines() if line.startswith("aborted")]
+    [stuck] = hung
+    assert f"aborted while {stuck} (ap-southeast-1) was in hand" in aborted or (
+        f" {stuck} (ap-southeast-1) (" in aborted and "buckets were in hand" in aborted
+    )
+    assert "state is not known" in aborted
+    assert aborted.endswith("Read the state with: resource-repair sweep without --apply")
+    records = read_audit_lines(err.splitlines()).records
+    audited = {r["bucket"] for r in records if r["outcome"] == "remediated"}
+    for bucket in set(BUCKETS) - {stuck}:
+        assert bucket in audited or f"{bucket} (ap-southeast-1)" in aborted
 
 
 def test_a_second_ctrl_c_in_restore_names_the_bucket_and_what_it_was_to_do(
@@ -391,3 +507,155 @@ def test_ctrl_c_given_to_a_sweep_worker_is_heard_while_its_bucket_is_in_hand() -
         list(bounded_map(lambda bucket: call(), ["first-bucket", "second-bucket"], 1))
 
     assert _heard_while_running(sweep, "bucket")
+
+
+@pytest.mark.parametrize("entry", [1, 2], ids=["taking-a-bucket", "letting-it-go"])
+def test_ctrl_c_while_the_main_thread_holds_the_list_of_buckets_in_hand_is_heard(
+    entry: int,
+) -> None:
+    """The Ctrl-C handler runs in the main thread, between any two of its steps: also while
+    that thread itself holds the lock of the list of buckets in hand (to take a bucket in
+    hand, or to let it go). The handler must not wait for that lock: it would wait for
+    ever, and Ctrl-C would hang the command instead of stopping it."""
+    err = io.StringIO()
+    stop = FinishInHand(err, read_state="a dry run")
+    held = stop._lock  # the lock itself, whatever kind: entered as the code enters it
+    entries: list[int] = []
+
+    class InterruptedInside:
+        def __enter__(self) -> None:
+            if not held.acquire(timeout=5):
+                raise AssertionError("the Ctrl-C handler waited for a lock its thread holds")
+            entries.append(1)
+            if len(entries) == entry:
+                signal.raise_signal(signal.SIGINT)  # handled before this thread goes on
+
+        def __exit__(self, *exc: object) -> None:
+            held.release()
+
+    with stop:
+        stop._lock = InterruptedInside()  # type: ignore[assignment]
+        for _ in stop.taking(["first-bucket", "second-bucket"], str):
+            pass
+    assert stop.requested
+    assert "interrupted: finishing the bucket(s) in hand first" in err.getvalue()
+
+
+def an_event_of_first_bucket(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    event = str(tmp_path / "event.txt")
+    argv = ["event", "--bucket", "first-bucket", "--region", "ap-southeast-1", "-o", event]
+    assert outcome(argv, capsys)[0] == 0
+    return event
+
+
+def test_ctrl_c_during_an_invoke_that_writes_finishes_the_bucket_and_logs_its_audit_line(
+    served: Served,
+    keys: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``invoke --oss real`` with dryRun false writes: Ctrl-C as it writes lets the bucket
+    be written, read back and its audit line logged (what restore undoes), then exit 130."""
+    event = an_event_of_first_bucket(tmp_path, capsys)
+
+    def ctrl_c(backend: object) -> None:
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    served.cloud.oss.faults.append(Fault(1, "PutBucketAcl", action=ctrl_c))
+    caplog.set_level(logging.INFO, "resource_repair.audit")
+    argv = ["invoke", "-t", TEMPLATE, "-f", event, "--oss", "real", "--env", "dryRun=false"]
+    code, out, err = outcome([*argv, "--env", f"ossEndpointOverride={served.oss}"], capsys)
+    assert undoable(caplog) == ["first-bucket"]
+    assert code == 130
+    assert "Traceback" not in err
+    assert json.loads(out)["outcome"] == "remediated"
+    assert private(served.cloud) == ["first-bucket"]
+    assert "stopped by Ctrl-C: first-bucket (ap-southeast-1) was finished first" in err
+
+
+def test_a_second_ctrl_c_in_an_invoke_that_writes_names_the_bucket(
+    served: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = an_event_of_first_bucket(tmp_path, capsys)
+    aside: list[Aside] = []
+    served.cloud.oss.faults.append(
+        Fault(1, "PutBucketAcl", action=lambda backend: aside[0].ctrl_c_twice())
+    )
+    argv = ["invoke", "-t", TEMPLATE, "-f", event, "--oss", "real", "--env", "dryRun=false"]
+    argv += ["--env", f"ossEndpointOverride={served.oss}"]
+    aside.append(run_aside(argv, tmp_path, KEYS))
+    code, err = aside[0].end()
+    assert code == 130
+    assert "Traceback" not in err
+    [aborted] = [line for line in err.splitlines() if line.startswith("aborted")]
+    assert aborted.startswith("aborted while first-bucket (ap-southeast-1) was in hand")
+    assert aborted.endswith("the same resource-repair invoke with --env dryRun=true (a dry run)")
+
+
+def test_a_second_ctrl_c_in_backfill_leaves_every_write_in_its_report(
+    served: Served, tmp_path: Path
+) -> None:
+    """The second bucket's write hangs; a second Ctrl-C ends the process at once, without
+    emptying its buffers: the first bucket's record must already be in the report (or, if
+    the abort came before it could be, the one line names that bucket)."""
+    aside: list[Aside] = []
+    before: list[str] = []
+
+    def ctrl_c_twice_at_the_second_write(backend: OssBackend) -> None:
+        if written(backend):
+            before.extend(written(backend))
+            aside[0].ctrl_c_twice()
+
+    served.cloud.oss.faults.append(
+        Fault(2, "PutBucketAcl", action=ctrl_c_twice_at_the_second_write)
+    )
+    report = tmp_path / "report.jsonl"
+    aside.append(run_aside([*served.backfill_apply(), "--report", str(report)], tmp_path, KEYS))
+    code, err = aside[0].end()
+    assert code == 130
+    assert "Traceback" not in err
+    [aborted] = [line for line in err.splitlines() if line.startswith("aborted")]
+    records = read_audit_lines(report.read_text(encoding="utf-8").splitlines()).records
+    in_report = {r["bucket"] for r in records if r["outcome"] == "remediated"}
+    [first] = before
+    assert first in in_report or f"{first} (ap-southeast-1) was finished" in aborted
+
+
+def test_the_abort_is_one_line_naming_every_bucket_in_hand_and_what_is_known_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two buckets being worked on and one finished whose record is not yet written (a
+    sweep's or backfill's record is written by the main thread after the work)."""
+
+    class ExitedError(Exception):
+        pass
+
+    def exit_(code: int) -> None:
+        raise ExitedError(code)
+
+    monkeypatch.setattr(os, "_exit", exit_)
+    err = io.StringIO()
+
+    def ctrl_c_twice() -> None:
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
+
+    with FinishInHand(err, read_state="a dry run") as stop:
+        kept = stop.run_kept("first-bucket (cn-hangzhou)", lambda: "remediated")
+        assert kept is not None
+        with pytest.raises(ExitedError, match="130"):
+            stop.run(
+                "second-bucket (cn-hangzhou)",
+                lambda: stop.run("third-bucket (cn-beijing)", ctrl_c_twice),
+            )
+    interrupted, aborted = err.getvalue().splitlines()
+    assert interrupted.startswith("interrupted: finishing the bucket(s) in hand first (first-")
+    assert aborted.startswith("aborted while 2 buckets were in hand: second-bucket (cn-hangzhou)")
+    assert ", third-bucket (cn-beijing) (" in aborted
+    assert "s in): their writes may or may not have been made" in aborted
+    assert (
+        "their state is not known; first-bucket (cn-hangzhou) was finished but not recorded"
+        " (no audit record says what was changed, so restore cannot undo it). Read the state"
+        " with: a dry run"
+    ) in aborted

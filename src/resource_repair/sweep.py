@@ -25,7 +25,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from resource_repair import config_remediation, sweep_trigger
 from resource_repair.audit import write_audit
@@ -94,6 +94,22 @@ _DEFAULT_TIMEOUT = 600.0
 _clock: Callable[[], float] = time.monotonic
 
 
+class InHand(Protocol):
+    """How a sweep run by hand (``resource-repair sweep``) hears Ctrl-C: no bucket starts
+    after it, and each bucket started stays in hand until its audit line is out, since
+    restore undoes only what an audit line records (tools/interruption.FinishInHand).
+    The function has none: FC does not interrupt it."""
+
+    @property
+    def requested(self) -> bool: ...
+
+    def run_kept(self, name: str, call: Callable[[], Report]) -> tuple[object, Report] | None:
+        """``(hand, call())``, the bucket kept in hand; None, not called, once requested."""
+        ...
+
+    def release(self, hand: object) -> None: ...
+
+
 @dataclasses.dataclass
 class _RuleSweep:
     """One rule's part of the sweep, as the result reports it."""
@@ -119,13 +135,19 @@ class _RuleSweep:
         }
 
 
-def handle_sweep(event: object, context: object, environ: Mapping[str, str] | None = None) -> str:
+def handle_sweep(
+    event: object,
+    context: object,
+    environ: Mapping[str, str] | None = None,
+    *,
+    in_hand: InHand | None = None,
+) -> str:
     """Sweep once and return the summary as JSON text (see the module's docstring).
 
     ``event`` must be the timer's (``triggerTime``, ``triggerName``) or ``{"sweep": "run"}``
     (sweep_trigger). ``context`` is FC's: credentials on python3.10, else the
     ``ALIBABA_CLOUD_*`` variables; ``region``, ``account_id``, ``request_id`` and
-    ``function.timeout`` are used when present.
+    ``function.timeout`` are used when present. ``in_hand``: a run by hand's Ctrl-C.
     """
     protect_logs()
     env = os.environ if environ is None else environ
@@ -189,7 +211,7 @@ def handle_sweep(event: object, context: object, environ: Mapping[str, str] | No
                 config, site, settings.rule_references, settings.config_aggregator_id
             )
             counts = _sweep_rules(
-                config, site, rules, settings, context, env, deadline, fc_request_id, kept
+                config, site, rules, settings, context, env, deadline, fc_request_id, kept, in_hand
             )
             complete = all(r.complete for r in rules)
             # Incomplete is a failure to report: what it did not reach stays public for now.
@@ -274,6 +296,7 @@ def _sweep_rules(
     deadline: Deadline,
     fc_request_id: str | None,
     kept: list[Report],
+    in_hand: InHand | None = None,
 ) -> collections.Counter[str]:
     """Every listed bucket through remediate_one, a few at a time; the outcome counts.
     ``kept`` receives some failed and some remediated reports, for the notifications."""
@@ -291,6 +314,8 @@ def _sweep_rules(
                 for event in config.non_compliant_buckets(
                     rule.rule_id, aggregator_id=settings.config_aggregator_id
                 ):
+                    if in_hand is not None and in_hand.requested:
+                        return  # Ctrl-C in a run by hand: the rest is not listed
                     if deadline.remaining() < budget:
                         rule.skipped += 1  # listed, not reached: the rest is the next sweep's
                         return
@@ -314,29 +339,39 @@ def _sweep_rules(
                     "listing rule %s failed: %s", untrusted(rule.rule_id), untrusted(exc)
                 )
 
-    def work(item: tuple[_RuleSweep, NonComplianceEvent]) -> Report | None:
+    def work(item: tuple[_RuleSweep, NonComplianceEvent]) -> tuple[object, Report] | None:
         event = item[1]
         if deadline.remaining() < budget:
             return None  # taken from the listing but not started: no time to finish it
-        return remediate_one(
-            event,
-            settings,
-            context=context,
-            environ=environ,
-            account_id=account_id,
-            function_region=region,
-            deadline=deadline,
-            retry_note="the next sweep tries again",
-        )
+
+        def remediate() -> Report:
+            return remediate_one(
+                event,
+                settings,
+                context=context,
+                environ=environ,
+                account_id=account_id,
+                function_region=region,
+                deadline=deadline,
+                retry_note="the next sweep tries again",
+            )
+
+        if in_hand is None:
+            return None, remediate()
+        # None after Ctrl-C: not started, as if out of time.
+        return in_hand.run_kept(f"{event.bucket} ({event.region_id})", remediate)
 
     counts: collections.Counter[str] = collections.Counter()
-    for (rule, _), report in bounded_map(work, listed(), SWEEP_CONCURRENCY):
-        if report is None:
+    for (rule, _), done in bounded_map(work, listed(), SWEEP_CONCURRENCY):
+        if done is None:
             rule.skipped += 1
             continue
+        hand, report = done
         rule.buckets += 1
         counts[report.outcome.value] += 1
         write_audit(report, fc_request_id, form="sweep")
+        if in_hand is not None:
+            in_hand.release(hand)  # its audit line is out
         kind = "fail" if report.status == "fail" else report.outcome.value
         if kind in ("fail", Outcome.REMEDIATED.value) and kept_counts[kind] < _REPORTS_KEPT:
             kept_counts[kind] += 1

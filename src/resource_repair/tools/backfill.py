@@ -29,7 +29,7 @@ from resource_repair.report import Outcome, Report
 from resource_repair.retry import Deadline
 from resource_repair.rule_lookup import with_rule_identifier
 from resource_repair.settings import Settings
-from resource_repair.tools.interruption import EXIT_INTERRUPTED, FinishInHand
+from resource_repair.tools.interruption import EXIT_INTERRUPTED, FinishInHand, Hand
 
 # Time one bucket may take, retries included; far more than three requests need.
 _PER_BUCKET_SECONDS = 120.0
@@ -134,15 +134,17 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
         counts: collections.Counter[str] = collections.Counter()
         reasons.clear()
 
-        def work(event: NonComplianceEvent) -> Report | None:
+        def work(event: NonComplianceEvent) -> tuple[Hand, Report] | None:
+            # In hand until its record is written below, in this (the main) thread.
             name = f"{event.bucket} ({event.region_id})"
-            return stop.run(name, lambda: _remediate(event, settings, caller, plan))
+            return stop.run_kept(name, lambda: _remediate(event, settings, caller, plan))
 
         listed = itertools.takewhile(lambda _: not stop.requested, buckets())
         with _progress(err, label) as tick:
-            for _, result in bounded_map(work, listed, plan.concurrency):
-                if result is None:  # not started: Ctrl-C came first
+            for _, done in bounded_map(work, listed, plan.concurrency):
+                if done is None:  # not started: Ctrl-C came first
                     continue
+                hand, result = done
                 tick()
                 counts[result.outcome.value] += 1
                 if result.outcome.value in _UNEXAMINED:
@@ -150,6 +152,11 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
                 if report is not None:
                     record = redacted(audit_record(result, None, form="backfill"))
                     report.write(json.dumps(record) + "\n")
+                    # On disk before the bucket leaves the hand: a second Ctrl-C ends the
+                    # process without emptying buffers, and restore undoes only what the
+                    # report holds.
+                    report.flush()
+                stop.release(hand)
         return counts
 
     with _report_file(plan.report_path) as report, stop:

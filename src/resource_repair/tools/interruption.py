@@ -1,18 +1,23 @@
 """Ctrl-C in a command that writes to buckets: the buckets in hand are finished first.
 
 A bucket whose ACL was written but not yet read back, or whose policy went back but not its
-ACL, is in a state nobody chose. So the first Ctrl-C stops taking new buckets and lets those
-in hand finish (their writes and read-backs); the command then prints its summary and exits
-130. A second Ctrl-C aborts at once (``os._exit``: the worker threads cannot be stopped, and
-waiting for them is what the user refused) after naming the buckets in hand and what is
-known of them.
+ACL, is in a state nobody chose; a bucket written and read back whose record (audit line,
+report line) was not yet written cannot be undone by ``restore``. So the first Ctrl-C stops
+taking new buckets and lets those in hand finish (their writes, read-backs and records); the
+command then prints its summary and exits 130. A second Ctrl-C aborts at once
+(``os._exit``: the worker threads cannot be stopped, and waiting for them is what the user
+refused) after one line naming the buckets in hand and what is known of them.
 
-Commands that only read (``invoke``, ``whoami``, ``doctor``) need none of this: Ctrl-C
-raises KeyboardInterrupt, which ``cli.main`` turns into one line and exit 130.
+Commands that write: ``backfill``, ``restore``, ``sweep --apply``, and ``invoke`` when its
+``dryRun`` is false and its requests go to an OSS server (``--oss real``, or
+``ossEndpointOverride``). Commands that only read (``invoke`` as a dry run, ``whoami``,
+``doctor``) need none of this: Ctrl-C raises KeyboardInterrupt, which ``cli.main`` turns
+into one line and exit 130.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -28,6 +33,17 @@ R = TypeVar("R")
 EXIT_INTERRUPTED = 130
 
 
+@dataclasses.dataclass(eq=False)
+class Hand:
+    """One bucket in hand: its name, since when, what the command does to it, and whether
+    that is done (only its record is then still to be written)."""
+
+    name: str
+    since: float
+    steps: str = ""
+    finished: bool = False
+
+
 class FinishInHand:
     """A context in which the first SIGINT asks the command to stop after the buckets in
     hand, and the second ends the process at once. Outside the main thread (where signals
@@ -37,8 +53,11 @@ class FinishInHand:
         """``read_state``: how the user reads a bucket's state afterwards (a command)."""
         self._err = err
         self._read_state = read_state
-        self._lock = threading.Lock()
-        self._in_hand: dict[str, tuple[float, str]] = {}
+        # Reentrant: the handler runs in the main thread, between any two of its bytecodes,
+        # possibly while the main thread itself holds the lock (taking or releasing a bucket);
+        # a plain lock would then wait for itself for ever.
+        self._lock = threading.RLock()
+        self._in_hand: set[Hand] = set()
         self._requested = threading.Event()
         self._previous: object = None
 
@@ -69,28 +88,48 @@ class FinishInHand:
         """``items`` one at a time, each in hand until the next is asked for; none after
         the first Ctrl-C. ``steps``: what the command does to an item, said if it is
         aborted in the middle of them."""
-        held: str | None = None
+        held: Hand | None = None
         try:
             for item in items:
-                self._release(held)
+                self.release(held)
                 held = None
                 if self.requested:
                     return
-                held = name(item)
-                self._hold(held, steps(item) if steps else "")
+                held = self._hold(name(item), steps(item) if steps else "")
                 yield item
         finally:
-            self._release(held)
+            self.release(held)
 
     def run(self, name: str, call: Callable[[], R]) -> R | None:
         """``call()`` with ``name`` in hand; None, without calling, after the first Ctrl-C."""
         if self.requested:
             return None
-        self._hold(name)
+        hand = self._hold(name)
         try:
             return call()
         finally:
-            self._release(name)
+            self.release(hand)
+
+    def run_kept(self, name: str, call: Callable[[], R]) -> tuple[Hand, R] | None:
+        """As :meth:`run`, but ``name`` stays in hand, finished, until :meth:`release`: for
+        a command whose record of the bucket is written elsewhere (the main thread) after
+        ``call`` returns. A second Ctrl-C in between names it as finished but unrecorded."""
+        if self.requested:
+            return None
+        hand = self._hold(name)
+        try:
+            result = call()
+        except BaseException:
+            self.release(hand)
+            raise
+        hand.finished = True
+        return hand, result
+
+    def release(self, hand: object) -> None:
+        """``hand`` (a :class:`Hand`; anything else is ignored) is no longer in hand."""
+        if isinstance(hand, Hand):
+            with self._lock:
+                self._in_hand.discard(hand)
 
     def summary(self) -> str:
         return (
@@ -98,21 +137,18 @@ class FinishInHand:
             " (run the command again for them)"
         )
 
-    def _hold(self, name: str, steps: str = "") -> None:
+    def _hold(self, name: str, steps: str = "") -> Hand:
+        hand = Hand(name, time.monotonic(), steps)
         with self._lock:
-            self._in_hand[name] = (time.monotonic(), steps)
-
-    def _release(self, name: str | None) -> None:
-        if name is not None:
-            with self._lock:
-                self._in_hand.pop(name, None)
+            self._in_hand.add(hand)
+        return hand
 
     def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
         with self._lock:
-            in_hand = dict(self._in_hand)
+            in_hand = sorted(self._in_hand, key=lambda hand: hand.since)
         if not self.requested:
             self._requested.set()
-            what = ", ".join(in_hand) or "none"
+            what = ", ".join(hand.name for hand in in_hand) or "none"
             print(
                 f"interrupted: finishing the bucket(s) in hand first ({what});"
                 " Ctrl-C again to abort at once",
@@ -120,17 +156,41 @@ class FinishInHand:
                 flush=True,
             )
             return
-        now = time.monotonic()
-        for name, (since, steps) in in_hand.items():
-            planned = f" (it was to {steps})" if steps else ""
-            print(
-                f"aborted while {name} was in hand ({now - since:.1f}s in): its writes{planned}"
-                " may or may not have been made, and were not read back; its state is not"
-                f" known. Read it with: {self._read_state}",
-                file=self._err,
-                flush=True,
-            )
-        if not in_hand:
-            print("aborted: no bucket was in hand", file=self._err, flush=True)
+        print(self._aborted(in_hand, time.monotonic()), file=self._err, flush=True)
         sys.stdout.flush()
         os._exit(EXIT_INTERRUPTED)
+
+    def _aborted(self, in_hand: list[Hand], now: float) -> str:
+        """The one line the second Ctrl-C leaves: what is known of each bucket in hand."""
+        unfinished = [hand for hand in in_hand if not hand.finished]
+        finished = [hand for hand in in_hand if hand.finished]
+        if not in_hand:
+            return "aborted: no bucket was in hand"
+        parts = []
+        if len(unfinished) == 1:
+            hand = unfinished[0]
+            planned = f" (it was to {hand.steps})" if hand.steps else ""
+            parts.append(
+                f"aborted while {hand.name} was in hand ({now - hand.since:.1f}s in): its"
+                f" writes{planned} may or may not have been made, and were not read back;"
+                " its state is not known"
+            )
+        elif unfinished:
+            names = ", ".join(
+                f"{hand.name} ({now - hand.since:.1f}s in"
+                f"{'; it was to ' + hand.steps if hand.steps else ''})"
+                for hand in unfinished
+            )
+            parts.append(
+                f"aborted while {len(unfinished)} buckets were in hand: {names}: their writes"
+                " may or may not have been made, and were not read back; their state is not"
+                " known"
+            )
+        if finished:
+            names = ", ".join(hand.name for hand in finished)
+            parts.append(
+                f"{'aborted after ' if not unfinished else ''}{names}"
+                f" {'was' if len(finished) == 1 else 'were'} finished but not recorded (no"
+                " audit record says what was changed, so restore cannot undo it)"
+            )
+        return "; ".join(parts) + f". Read the state with: {self._read_state}"

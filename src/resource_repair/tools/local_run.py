@@ -84,7 +84,7 @@ def _run_against_served_fake(local: LocalRun, out: TextIO, err: TextIO) -> int:
     context = fc_context(
         local.runtime, credentials=credentials, region=local.region, account_id=account
     )
-    return _invoke(local.event, context, env, out, err)
+    return _invoke_over_the_network(local.event, context, env, out, err)
 
 
 def _run_against_fake_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
@@ -152,7 +152,7 @@ def _run_against_real_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
     context = fc_context(
         local.runtime, credentials=keys, region=local.region, account_id=local.account_id or ""
     )
-    return _invoke(local.event, context, env, out, err)
+    return _invoke_over_the_network(local.event, context, env, out, err)
 
 
 def without_real_notifications(environment: Mapping[str, str], err: TextIO) -> dict[str, str]:
@@ -172,6 +172,35 @@ def without_real_notifications(environment: Mapping[str, str], err: TextIO) -> d
             file=err,
         )
     return {**env, **dict.fromkeys(topics, "")}
+
+
+def _invoke_over_the_network(
+    event: bytes, context: object, env: Mapping[str, str], out: TextIO, err: TextIO
+) -> int:
+    """The handler once, against an OSS server (real, or a served fake). When it may write
+    (dryRun false), Ctrl-C lets it finish the bucket, its read-back and its audit line (what
+    restore undoes) before the exit 130, as backfill does; a second Ctrl-C aborts at once,
+    naming the bucket (tools/interruption)."""
+    from resource_repair.tools.interruption import EXIT_INTERRUPTED, FinishInHand
+
+    try:
+        writes = not Settings.from_env(env).dry_run
+    except ConfigurationError:
+        writes = False  # the handler refuses to start, and says why
+    if not writes:
+        return _invoke(event, context, env, out, err)
+    target = bucket_in(event)
+    name = f"{target.bucket} ({target.region_id})" if target else "the event's bucket"
+    read_state = "the same resource-repair invoke with --env dryRun=true (a dry run)"
+    with FinishInHand(err, read_state=read_state) as stop:
+        code = stop.run(name, lambda: _invoke(event, context, env, out, err))
+    if stop.requested:
+        print(
+            f"stopped by Ctrl-C: {name} was finished first (its result and audit line above)",
+            file=err,
+        )
+        return EXIT_INTERRUPTED
+    return int(code or 0)
 
 
 def _invoke(event: bytes, context: object, env: Mapping[str, str], out: TextIO, err: TextIO) -> int:

@@ -11,6 +11,7 @@ endpoints.
 
 A dry run unless ``--apply``; with it a dry sweep first counts the buckets that would
 change, and nothing is written when they are more than ``--max-changes`` (backfill's guard).
+Ctrl-C then lets the buckets in hand finish, their audit lines included (tools/interruption).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from resource_repair import config_remediation
 from resource_repair.credentials import Credentials
@@ -35,6 +36,10 @@ from resource_repair.settings import (
 )
 from resource_repair.sweep_trigger import EXPLICIT_REQUEST
 from resource_repair.testing.identities import DEFAULT_ACCOUNT_ID, DEFAULT_CREDENTIALS
+from resource_repair.tools.interruption import EXIT_INTERRUPTED, FinishInHand
+
+if TYPE_CHECKING:
+    from resource_repair.sweep import InHand
 
 # The sweep function's timeout in both templates: the time a sweep has.
 SWEEP_TIMEOUT = 600
@@ -130,23 +135,38 @@ def _count_then_apply(
     out: TextIO,
     err: TextIO,
 ) -> int:
-    result = _sweep_once({**env, DRY_RUN: "true"}, region, credentials)
-    would_change = int(result.get("outcomes", {}).get("dry_run", 0))
-    if apply and would_change > max_changes:
+    if not apply:  # reads only: Ctrl-C is KeyboardInterrupt, one line (cli.main)
+        result = _sweep_once({**env, DRY_RUN: "true"}, region, credentials, None)
         print(json.dumps(result), file=out)
-        print(
-            f"refusing to apply: {would_change} buckets would change, more than"
-            f" --max-changes {max_changes}; nothing was written (raise it to proceed)",
-            file=err,
-        )
-        return 1
-    if apply and would_change:
-        result = _sweep_once({**env, DRY_RUN: "false"}, region, credentials)
+        return 0 if result.get("status") == "success" else 1
+    # Ctrl-C lets the buckets in hand finish, their audit lines included (tools/interruption).
+    with FinishInHand(err, read_state="resource-repair sweep without --apply") as stop:
+        result = _sweep_once({**env, DRY_RUN: "true"}, region, credentials, stop)
+        would_change = int(result.get("outcomes", {}).get("dry_run", 0))
+        if stop.requested:
+            print(json.dumps(result), file=out)
+            print(f"{stop.summary()}; nothing was written", file=err)
+            return EXIT_INTERRUPTED
+        if would_change > max_changes:
+            print(json.dumps(result), file=out)
+            print(
+                f"refusing to apply: {would_change} buckets would change, more than"
+                f" --max-changes {max_changes}; nothing was written (raise it to proceed)",
+                file=err,
+            )
+            return 1
+        if would_change:
+            result = _sweep_once({**env, DRY_RUN: "false"}, region, credentials, stop)
     print(json.dumps(result), file=out)
+    if stop.requested:
+        print(stop.summary(), file=err)
+        return EXIT_INTERRUPTED
     return 0 if result.get("status") == "success" else 1
 
 
-def _sweep_once(env: Mapping[str, str], region: str, credentials: Credentials) -> dict[str, Any]:
+def _sweep_once(
+    env: Mapping[str, str], region: str, credentials: Credentials, stop: InHand | None
+) -> dict[str, Any]:
     from resource_repair.sweep import handle_sweep
     from resource_repair.testing import FakeCredentials, fc_context
 
@@ -157,7 +177,7 @@ def _sweep_once(env: Mapping[str, str], region: str, credentials: Credentials) -
         credentials=keys, region=region, account_id=DEFAULT_ACCOUNT_ID, timeout=SWEEP_TIMEOUT
     )
     answer: dict[str, Any] = json.loads(
-        handle_sweep(json.dumps(EXPLICIT_REQUEST).encode(), context, environ=env)
+        handle_sweep(json.dumps(EXPLICIT_REQUEST).encode(), context, environ=env, in_hand=stop)
     )
     return answer
 
