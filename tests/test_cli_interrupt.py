@@ -633,3 +633,35 @@ def test_the_abort_is_one_line_naming_every_bucket_in_hand_and_what_is_known_of_
         " (no audit record says what was changed, so restore cannot undo it). Read the state"
         " with: a dry run"
     ) in aborted
+
+
+def test_the_lines_of_ctrl_c_show_a_bucket_name_escaped_and_reach_a_real_stream(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A name from a message or a listing cannot steer the terminal; the lines are written
+    to the stream's file descriptor (the handler may interrupt a write to the same stream)."""
+
+    class ExitedError(Exception):
+        pass
+
+    def exit_(code: int) -> None:
+        raise ExitedError(code)
+
+    monkeypatch.setattr(os, "_exit", exit_)
+
+    def ctrl_c_twice() -> None:
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
+
+    path = tmp_path / "stderr.txt"
+    with (
+        path.open("w", encoding="utf-8") as err,
+        FinishInHand(err, read_state="a dry run") as stop,
+        pytest.raises(ExitedError, match="130"),
+    ):
+        stop.run("evil\x1b[2J\rbucket (cn-hangzhou)", ctrl_c_twice)
+    interrupted, aborted = path.read_text(encoding="utf-8").splitlines()
+    for line in (interrupted, aborted):
+        assert "\x1b" not in line
+        assert "\r" not in line
+        assert "evil\\x1b[2J" in line

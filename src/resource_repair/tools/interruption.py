@@ -17,6 +17,7 @@ into one line and exit 130.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -27,10 +28,14 @@ from collections.abc import Callable, Iterable, Iterator
 from types import FrameType, TracebackType
 from typing import TextIO, TypeVar
 
+from resource_repair.tools.terminal import shown_line
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 EXIT_INTERRUPTED = 130
+# The abort line names every bucket in hand (a sweep holds one per worker).
+_LINE_CHARS = 4000
 
 
 @dataclasses.dataclass(eq=False)
@@ -149,16 +154,29 @@ class FinishInHand:
         if not self.requested:
             self._requested.set()
             what = ", ".join(hand.name for hand in in_hand) or "none"
-            print(
+            self._say(
                 f"interrupted: finishing the bucket(s) in hand first ({what});"
-                " Ctrl-C again to abort at once",
-                file=self._err,
-                flush=True,
+                " Ctrl-C again to abort at once"
             )
             return
-        print(self._aborted(in_hand, time.monotonic()), file=self._err, flush=True)
-        sys.stdout.flush()
+        self._say(self._aborted(in_hand, time.monotonic()))
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            sys.stdout.flush()
         os._exit(EXIT_INTERRUPTED)
+
+    def _say(self, line: str) -> None:
+        """One line from the handler. A bucket name may come from a message or a listing
+        (terminal.py). Written to the file descriptor itself where there is one: the handler
+        may run while the main thread is inside a write to the same stream (an audit line),
+        and a buffered stream entered again raises "reentrant call"."""
+        text = shown_line(line, limit=_LINE_CHARS) + "\n"
+        try:
+            descriptor = self._err.fileno()
+        except (AttributeError, OSError, ValueError):  # a stream of a test, in memory
+            print(text, end="", file=self._err, flush=True)
+            return
+        with contextlib.suppress(OSError):
+            os.write(descriptor, text.encode("utf-8", errors="replace"))
 
     def _aborted(self, in_hand: list[Hand], now: float) -> str:
         """The one line the second Ctrl-C leaves: what is known of each bucket in hand."""
