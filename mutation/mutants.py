@@ -69,7 +69,7 @@ _CONFIG_CALL_TESTS = ("tests/test_config_remediation_call.py",)
 _HANDLER_TESTS = ("tests/test_handler.py",)
 _DELIVERY_TESTS = ("tests/test_delivery.py", "tests/test_handler.py")
 _MESSAGE_TESTS = ("tests/test_message.py", "tests/test_handler.py")
-_SETUP_TESTS = ("tests/test_setup.py", "tests/test_attacks_setup.py")
+_SETUP_TESTS = ("tests/test_setup.py", "tests/test_setup_leaves_what_is_not_its_own.py")
 _SETUP_REMEDIATION_TESTS = ("tests/test_setup_remediation.py",)
 _CONFIG_TRICKLE = (
     "tests/test_call_time_limits.py"

@@ -27,6 +27,8 @@ managed rules it fixes and the OSS actions it calls, and one entry in
 ``remediators/registry.py``. Settings (5) are plain values read from the environment: they
 never import what interprets them (``selection``, ``notify``: 7). A notification is said in
 ``notification`` (3), carried to SMQ by ``smq`` (6), and sent when due by ``notify`` (7).
+The ``resource-repair`` command (9) is one module per command in ``tools/commands/``, each
+declaring its name, help, options and run; ``cli`` assembles its parser from them.
 """
 
 import logging

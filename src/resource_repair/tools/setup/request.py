@@ -121,7 +121,7 @@ def request_from_args(args: argparse.Namespace) -> SetupRequest:
     from resource_repair.tools.cloud_credentials import tool_credentials
 
     template = load_template(args.template, accept_fc3=True)  # TemplateError: exit 2
-    # --env, as the command line parsed and checked it (cli._env_overrides).
+    # --env, as the command line parsed and checked it (tools/commands/options.env_overrides).
     environment = {**template.environment, **getattr(args, "overrides", {})}
     try:
         settings = Settings.from_env(environment)

@@ -1,5 +1,4 @@
-"""Red-team findings: ``resource-repair setup`` must never change what it did not make for
-this deployment."""
+"""``resource-repair setup`` must never change what it did not make for this deployment."""
 
 from __future__ import annotations
 

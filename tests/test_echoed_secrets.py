@@ -1,4 +1,4 @@
-"""Red-team findings: a secret must not leave in any output, in any encoding."""
+"""A secret must not leave in any output, in any encoding."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Red-team findings: a Config answer of another shape than documented (a broken server, a
-proxy) fails that rule's listing with a reason; it neither stops the other rules as an
-internal error nor reads as a rule with nothing to fix."""
+"""A Config answer of another shape than documented (a broken server, a proxy) fails that
+rule's listing with a reason; it neither stops the other rules as an internal error nor reads
+as a rule with nothing to fix."""
 
 from __future__ import annotations
 

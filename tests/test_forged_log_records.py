@@ -1,4 +1,4 @@
-"""Red-team findings: text from outside posing as a record on a log line."""
+"""Text from outside posing as a record on a log line."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Red-team findings: a hostile or broken server on the other end of a call."""
+"""A hostile or broken server on the other end of a call."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Red-team findings: a bucket policy judged narrower than OSS may read it."""
+"""A bucket policy judged narrower than OSS may read it."""
 
 from __future__ import annotations
 
