@@ -138,7 +138,9 @@ def test_a_file_that_is_not_the_cli_config_is_said_so_not_blamed_on_sts(
     assert "STS" not in line
 
 
-@pytest.mark.parametrize("command", [["doctor"], ["setup"]], ids=lambda command: command[0])
+@pytest.mark.parametrize(
+    "command", [["whoami"], ["doctor"], ["setup"]], ids=lambda command: command[0]
+)
 def test_a_role_profile_is_not_exchanged_at_the_real_sts_when_a_fake_one_is_named(
     role_profile: str,
     sts_over_requests: StsBackend,

@@ -64,6 +64,11 @@ def test_an_endless_template_is_refused(command: list[str]) -> None:
     assert_refused_in_one_line(result, "template /dev/zero", "larger than")
 
 
+def test_an_endless_event_file_is_refused() -> None:
+    result = run("invoke", "-f", "/dev/zero")
+    assert_refused_in_one_line(result, "event file /dev/zero", "larger than")
+
+
 def test_an_endless_report_is_refused_before_anything_is_restored() -> None:
     result = run("restore", "--report", "/dev/zero")
     assert_refused_in_one_line(result, "/dev/zero", "larger than")

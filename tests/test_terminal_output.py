@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import unicodedata
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from resource_repair.cli import main
 from resource_repair.redaction import protect_logs
+from resource_repair.testing import DEFAULT_CREDENTIALS, fc_environment
+from resource_repair.testing.sts import StsBackend, fake_sts_server
 from resource_repair.tools.terminal import shown_block, shown_line
 
 SECRET = "TerminalSecretDoNotShow0123456789abcdef"
@@ -45,3 +49,30 @@ def test_nothing_a_terminal_acts_on_is_left(text: str) -> None:
         )
     assert "\n" not in shown_line(text)
     shown_line(text).encode("utf-8")  # lone surrogates escaped: any terminal can print it
+
+
+def test_whoami_shows_what_sts_says_as_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend = StsBackend()
+    backend.arns[DEFAULT_CREDENTIALS.access_key_id] = (
+        "acs:ram::1:user/x\x1b[2J\r\u202e" + "A" * 5000
+    )
+    for key, value in fc_environment().items():
+        monkeypatch.setenv(key, value)
+    with fake_sts_server(backend) as server:
+        assert main(["whoami", "--sts-endpoint", server.url.removeprefix("http://")]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert "\x1b" not in line
+    assert "\r" not in line
+    assert "\u202e" not in line
+    assert line.endswith(" more characters)")  # cut, not 5,000 characters on one line
+    assert len(line) < 1100
+
+
+def test_an_error_line_shows_a_file_name_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["invoke", "-f", "/no/such/dir/\x1b[2Jevent\r.json"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "\x1b" not in line
+    assert "\r" not in line
+    assert "cannot read event file /no/such/dir/\\x1b[2Jevent" in line

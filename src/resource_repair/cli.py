@@ -37,6 +37,7 @@ from resource_repair.tools.commands import (
 )
 from resource_repair.tools.commands.exits import EXIT_FAILED, EXIT_USAGE
 from resource_repair.tools.commands.exits import say as _say
+from resource_repair.tools.interruption import EXIT_INTERRUPTED  # 128 + SIGINT, as a shell says
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -66,9 +67,6 @@ COMMANDS: tuple[Command, ...] = (
     fake_cloud,
     fake_oss,
 )
-
-
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,7 +33,7 @@ from resource_repair.tools.terminal import shown_line
 T = TypeVar("T")
 R = TypeVar("R")
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
 # The abort line names every bucket in hand (a sweep holds one per worker).
 _LINE_CHARS = 4000
 

@@ -7,6 +7,7 @@ import re
 import sys
 
 from resource_repair.errors import ResourceRepairError
+from resource_repair.tools.terminal import shown_line
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -22,8 +23,6 @@ _QUERY = re.compile(r"\?[^\s'\")]+")
 
 
 def say(line: str) -> None:
-    """One line on stderr, without any credential in use."""
-    from resource_repair.redaction import protect_logs
-
-    text = _QUERY.sub("?...", " ".join(line.split()))
-    print(protect_logs().redact(text), file=sys.stderr)
+    """One line on stderr, without any credential in use: an error's text may quote a
+    server's answer (STS's Code and Message in whoami), shown as terminal.py shows it."""
+    print(shown_line(_QUERY.sub("?...", line)), file=sys.stderr)

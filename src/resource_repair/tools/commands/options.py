@@ -8,12 +8,13 @@ import argparse
 import difflib
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from resource_repair.credentials import Credentials
+from resource_repair.delivery import MAX_EVENT_BYTES
 from resource_repair.errors import InvalidEventError
 from resource_repair.settings import ENDPOINT_MODE
 from resource_repair.tools.commands.exits import UsageError
+from resource_repair.tools.file_bounds import FileTooLargeError, read_bytes_at_most
 from resource_repair.validation import check_region_id
 
 DEFAULT_TEMPLATE = "template.yml"
@@ -96,13 +97,20 @@ def integer(text: str) -> int:
 # -- checks shared by the commands ----------------------------------------------------------
 
 
+# Past what the function accepts (delivery.MAX_EVENT_BYTES), so that the function's own
+# refusal of an oversized event can be tried; short of /dev/zero filling the memory.
+MAX_EVENT_FILE_BYTES = 4 * MAX_EVENT_BYTES
+
+
 def read_event(args: argparse.Namespace) -> bytes:
     if args.event is not None:
         return str(args.event).encode()
     try:
-        raw = Path(args.event_file).read_bytes()
+        raw = read_bytes_at_most(args.event_file, MAX_EVENT_FILE_BYTES, "event file")
     except OSError as exc:
         raise UsageError(f"cannot read event file {args.event_file}: {exc.strerror}") from None
+    except FileTooLargeError as exc:
+        raise UsageError(str(exc)) from None
     # Editors add a final newline; FC's STREAM body has none.
     return raw.rstrip(b"\r\n")
 
@@ -178,8 +186,8 @@ def function_environment(
 def credentials(args: argparse.Namespace) -> Credentials:
     from resource_repair.tools.cloud_credentials import tool_credentials
 
-    sts_endpoint(args)  # checked before a profile's role is assumed: the first request
-    return tool_credentials(args.profile)
+    # Checked before a profile's role is assumed: the first request.
+    return tool_credentials(args.profile, sts_endpoint=sts_endpoint(args))
 
 
 def callers_account(args: argparse.Namespace, credentials: Credentials) -> str:

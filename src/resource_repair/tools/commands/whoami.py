@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from resource_repair.tools.commands.options import credential_options, credentials, sts_endpoint
+from resource_repair.tools.terminal import shown_line
 
 NAME = "whoami"
 HELP = "print your account id and ARN (STS GetCallerIdentity): the AccountID for `s config add`"
@@ -19,5 +20,5 @@ def run(args: argparse.Namespace) -> int:
 
     endpoint = sts_endpoint(args)
     identity = caller_identity(credentials(args), endpoint=endpoint)
-    print(f"{identity.account_id} {identity.arn}")
+    print(shown_line(f"{identity.account_id} {identity.arn}"))  # STS's text (terminal.py)
     return 0
