@@ -130,3 +130,22 @@ def test_fake_oss_command_serves_until_stopped(
         _, err = process.communicate(timeout=10)
     assert process.returncode == 0
     assert '"PutBucketAcl": 1' in err
+
+
+def test_a_client_that_went_away_is_not_printed_but_a_fakes_own_error_is(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # Printed, a gone client's BrokenPipeError lands in the stderr of whatever test runs
+    # when the handler thread next writes (a test of one line on stderr then fails).
+    server = FakeHttpServer(lambda *request: (200, {}, b""))
+    try:
+        for error in (BrokenPipeError(32, "Broken pipe"), ValueError("the fake's own bug")):
+            try:
+                raise error
+            except Exception:
+                server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        server.server_close()
+    err = capfd.readouterr().err
+    assert "BrokenPipeError" not in err
+    assert "the fake's own bug" in err

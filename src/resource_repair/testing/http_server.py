@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import json
 import socketserver
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -86,6 +87,14 @@ class FakeHttpServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         with self._count_lock:
             self.connections += 1
         super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a command that ended, a test that gave up waiting) is no
+        error of the fake's: socketserver would print its traceback into whatever runs next.
+        Anything else is printed as socketserver does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def __enter__(self) -> FakeHttpServer:
         """Serve in a background thread until the block ends."""
