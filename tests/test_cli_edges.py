@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -41,16 +40,9 @@ EVERY_VARIABLE = (*settings.VARIABLES, *settings.LOCAL_ONLY_VARIABLES)
 
 
 @pytest.fixture(autouse=True)
-def offline(function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def offline(offline: None, function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """conftest's offline, and the template configures a local run."""
     monkeypatch.delenv("prepareRuleName")  # the template is what configures a local run
-    resolve = socket.getaddrinfo
-
-    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return resolve(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
 
 
 @pytest.fixture

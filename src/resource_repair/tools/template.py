@@ -61,6 +61,8 @@ class FunctionTemplate:
 
 
 FC3_EDITION = "3.0.0"
+DEFAULT_TEMPLATE = "template.yml"
+"""The template a command reads when none is named: the FC 2.0 one, in the clone's root."""
 
 
 def load_template(

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from resource_repair.tools.commands.exits import EXIT_FAILED, UsageError, say
 from resource_repair.tools.commands.options import (
-    DEFAULT_TEMPLATE,
     account_id,
     callers_account,
     credential_options,
@@ -20,6 +19,7 @@ from resource_repair.tools.commands.options import (
     function_environment,
     region,
 )
+from resource_repair.tools.template import DEFAULT_TEMPLATE
 
 NAME = "backfill"
 HELP = "remediate buckets Config already reported (dry run by default)"

@@ -11,7 +11,6 @@ from resource_repair.settings import RULE_REFERENCES
 from resource_repair.testing.context import RUNTIMES
 from resource_repair.testing.oss.models import ACLS
 from resource_repair.tools.commands.options import (
-    DEFAULT_TEMPLATE,
     account_id,
     env_option,
     env_overrides,
@@ -19,6 +18,7 @@ from resource_repair.tools.commands.options import (
     function_environment,
     read_event,
 )
+from resource_repair.tools.template import DEFAULT_TEMPLATE
 
 NAME = "invoke"
 HELP = "run the function's handler here, like `s local invoke`"

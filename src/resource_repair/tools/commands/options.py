@@ -17,9 +17,6 @@ from resource_repair.tools.commands.exits import UsageError
 from resource_repair.tools.file_bounds import FileTooLargeError, read_bytes_at_most
 from resource_repair.validation import check_region_id
 
-DEFAULT_TEMPLATE = "template.yml"
-
-
 # -- options declared alike ------------------------------------------------------------------
 
 

@@ -8,7 +8,6 @@ import sys
 
 from resource_repair.tools.commands.exits import UsageError
 from resource_repair.tools.commands.options import (
-    DEFAULT_TEMPLATE,
     account_id,
     callers_account,
     credential_options,
@@ -17,6 +16,7 @@ from resource_repair.tools.commands.options import (
     read_event,
     region,
 )
+from resource_repair.tools.template import DEFAULT_TEMPLATE
 
 NAME = "remote-invoke"
 HELP = "invoke the deployed function via the FC API"

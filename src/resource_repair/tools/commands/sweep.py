@@ -9,11 +9,11 @@ from pathlib import Path
 
 from resource_repair.settings import RULE_REFERENCES
 from resource_repair.tools.commands.options import (
-    DEFAULT_TEMPLATE,
     env_option,
     env_overrides,
     function_environment,
 )
+from resource_repair.tools.template import DEFAULT_TEMPLATE
 
 NAME = "sweep"
 HELP = (

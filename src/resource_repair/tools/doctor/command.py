@@ -10,7 +10,8 @@ from resource_repair.errors import ResourceRepairError
 from resource_repair.redaction import protect_logs
 from resource_repair.tools.doctor.checks import Doctor
 from resource_repair.tools.doctor.findings import FAIL, OK, SKIP
-from resource_repair.tools.doctor.plan import DEFAULT_TEMPLATE, SITE_NAMES, plan_from_args
+from resource_repair.tools.doctor.plan import SITE_NAMES, plan_from_args
+from resource_repair.tools.template import DEFAULT_TEMPLATE
 from resource_repair.tools.terminal import quiet_rpc_sdk_logs, shown_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

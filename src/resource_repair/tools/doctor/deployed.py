@@ -11,7 +11,6 @@ from resource_repair.tools.doctor.answers import as_list, as_mapping
 from resource_repair.tools.doctor.delivery import same_topic_arn
 from resource_repair.tools.doctor.findings import FAIL, OK, SKIP, CheckError, Finding, access_fix
 from resource_repair.tools.doctor.plan import (
-    DEFAULT_TEMPLATE,
     CompanionFunction,
     Plan,
     TopicTrigger,
@@ -24,7 +23,7 @@ from resource_repair.tools.doctor.policy import (
     required_actions,
 )
 from resource_repair.tools.doctor.transports import RAM_DOMAIN, RAM_VERSION, FcClient, RpcClient
-from resource_repair.tools.template import FunctionTemplate
+from resource_repair.tools.template import DEFAULT_TEMPLATE, FunctionTemplate
 
 # Bounds on what one check reads: far above any real account, and every loop ends.
 _MAX_POLICIES = 50

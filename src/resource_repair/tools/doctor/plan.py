@@ -12,7 +12,6 @@ from resource_repair.errors import ResourceRepairError
 from resource_repair.tools.doctor.answers import as_list, as_mapping
 from resource_repair.tools.template import FunctionTemplate, load_template
 
-DEFAULT_TEMPLATE = "template.yml"
 # resource_repair.config_api.SITES's names (a test keeps them equal): importing that module
 # loads aliyunsdkcore, which the command line should not pay for to build its parser.
 SITE_NAMES = ("china", "international")

@@ -15,9 +15,8 @@ from resource_repair.errors import ConfigurationError, ResourceRepairError
 from resource_repair.notify_settings import ENDPOINT_OVERRIDE, MAIL_SENDER, loopback_endpoint
 from resource_repair.settings import Settings
 from resource_repair.tools.doctor.plan import SITE_NAMES, event_topic
-from resource_repair.tools.template import FunctionTemplate, load_template
+from resource_repair.tools.template import DEFAULT_TEMPLATE, FunctionTemplate, load_template
 
-DEFAULT_TEMPLATE = "template.yml"
 _MAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 
 
