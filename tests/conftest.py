@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,31 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
         return resolve(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+
+
+def run_as_a_new_user(
+    commands: str, cwd: Path, path: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``commands`` in bash, as a user on a fresh clone runs them: no cloud keys in the
+    environment, no virtual environment active, ``path`` as PATH. They must end well and
+    print no traceback."""
+    script = "set -euo pipefail\n" + commands + "\nwait\n"
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ALIBABA_CLOUD_", "ALIYUN_")) and key != "VIRTUAL_ENV"
+    }
+    environment["PATH"] = path
+    done = subprocess.run(  # noqa: S603 - our own examples
+        ["/bin/bash", "-c", script],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "Traceback" not in output
+    return done
