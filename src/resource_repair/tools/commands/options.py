@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from resource_repair.credentials import Credentials
 from resource_repair.delivery import MAX_EVENT_BYTES
@@ -123,16 +123,17 @@ def bucket_name(value: str, option: str) -> str:
     """A bucket name as OSS allows it: an event or request naming another is refused."""
     from resource_repair.validation import check_bucket_name
 
-    try:
-        check_bucket_name(value)
-    except InvalidEventError as exc:
-        raise UsageError(f"{option}: {exc}") from None
-    return value
+    return _checked(check_bucket_name, value, option)
 
 
 def region(value: str, option: str) -> str:
+    return _checked(check_region_id, value, option)
+
+
+def _checked(check: Callable[[str], object], value: str, option: str) -> str:
+    """``value`` when the function's own check of it passes, else a usage error."""
     try:
-        check_region_id(value)
+        check(value)
     except InvalidEventError as exc:
         raise UsageError(f"{option}: {exc}") from None
     return value
