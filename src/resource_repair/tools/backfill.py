@@ -30,6 +30,7 @@ from resource_repair.retry import Deadline
 from resource_repair.rule_lookup import with_rule_identifier
 from resource_repair.settings import Settings
 from resource_repair.tools.interruption import EXIT_INTERRUPTED, FinishInHand, Hand
+from resource_repair.tools.terminal import print_line
 
 # Time one bucket may take, retries included; far more than three requests need.
 _PER_BUCKET_SECONDS = 120.0
@@ -165,10 +166,10 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
         would_change = counts[Outcome.DRY_RUN.value]
         if stop.requested:
             _print_summary(counts, out)
-            print(f"{stop.summary()}; nothing was written", file=err)
+            print_line(f"{stop.summary()}; nothing was written", file=err)
             return EXIT_INTERRUPTED
         if plan.apply and would_change > plan.max_changes:
-            print(
+            print_line(
                 f"refusing to apply: {would_change} buckets would change, more than"
                 f" --max-changes {plan.max_changes}; nothing was written (raise it to proceed)",
                 file=err,
@@ -184,15 +185,15 @@ def run_backfill(plan: Backfill, credentials: Credentials, out: TextIO, err: Tex
             counts = one_pass(dataclasses.replace(plan.settings, dry_run=False), report, "applying")
             if stop.requested:
                 _print_summary(counts, out)
-                print(stop.summary(), file=err)
+                print_line(stop.summary(), file=err)
                 return EXIT_INTERRUPTED
 
     if plan.reevaluate and plan.apply and counts[Outcome.REMEDIATED.value]:
         if plan.aggregator_id:
-            print("--reevaluate: re-evaluate the aggregator's rule in the console", file=err)
+            print_line("--reevaluate: re-evaluate the aggregator's rule in the console", file=err)
         else:
             config.start_evaluation(rule_id)
-            print(f"re-evaluation of {rule_id} started", file=err)
+            print_line(f"re-evaluation of {rule_id} started", file=err)
     _print_summary(counts, out)
     examined = sum(n for outcome, n in counts.items() if outcome not in _UNEXAMINED)
     if reasons:
@@ -236,16 +237,16 @@ def _print_reasons(
 ) -> None:
     total = sum(counts.values())
     if examined:
-        print(f"{total - examined} of {total} buckets were invalid_event or failed", file=err)
+        print_line(f"{total - examined} of {total} buckets were invalid_event or failed", file=err)
     else:
-        print(
+        print_line(
             f"no bucket could be examined: all {total} were invalid_event or failed;"
             " check --account-id, the credentials' permissions and the rule",
             file=err,
         )
-    print("most frequent reasons:", file=err)
+    print_line("most frequent reasons:", file=err)
     for reason, count in reasons.most_common(_REASONS_SHOWN):
-        print(f"{count:>8}  {redacted(reason)}", file=err)
+        print_line(f"{count:>8}  {reason}", file=err)
 
 
 @contextlib.contextmanager

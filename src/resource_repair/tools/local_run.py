@@ -34,6 +34,7 @@ from resource_repair.testing import (
     mock_oss,
 )
 from resource_repair.testing.context import fc_environment
+from resource_repair.tools.terminal import print_line
 
 
 class LocalRunError(ResourceRepairError):
@@ -72,7 +73,7 @@ def _run_against_served_fake(local: LocalRun, out: TextIO, err: TextIO) -> int:
         local.account_id or (target.owner_account_id if target else None) or DEFAULT_ACCOUNT_ID
     )
     credentials = dataclasses.replace(DEFAULT_CREDENTIALS, account_id=account)
-    print(
+    print_line(
         f"{ENDPOINT_OVERRIDE} is set: the function's requests go to"
         f" {local.environment[ENDPOINT_OVERRIDE].strip()}, signed with the built-in test key;"
         " the built-in fake OSS is not used (--bucket-acl and --no-bucket do not apply)",
@@ -113,7 +114,7 @@ def _run_against_fake_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
         code = _invoke(local.event, context, env, out, err)
         if target:
             after = oss.acl_of(target.bucket)
-            print(
+            print_line(
                 f"fake OSS: bucket {target.bucket} ({target.region_id}): "
                 f"{before or 'missing'} -> {after or 'missing'}; "
                 f"requests: {', '.join(oss.operations()) or 'none'}",
@@ -137,13 +138,15 @@ def _run_against_real_oss(local: LocalRun, out: TextIO, err: TextIO) -> int:
     what = f"bucket {target.bucket} in {target.region_id}" if target else "the event's bucket"
     verb = "read the ACL of" if settings.dry_run else "WRITE the ACL of"
     if settings.endpoint_override:  # every request goes there: no real bucket is touched
-        print(
+        print_line(
             f"--oss real: ossEndpointOverride is set: this will {verb} {what} on"
             f" {settings.endpoint_override}, not on OSS",
             file=err,
         )
     else:
-        print(f"--oss real: this will {verb} the real {what} with your own credentials", file=err)
+        print_line(
+            f"--oss real: this will {verb} the real {what} with your own credentials", file=err
+        )
     # The same context shapes as the fake run; on python3.12 the handler finds the keys in
     # the environment, where they already are.
     keys = FakeCredentials(
@@ -166,7 +169,7 @@ def without_real_notifications(environment: Mapping[str, str], err: TextIO) -> d
         return env
     topics = [name for name in (notify.FAILURE_TOPIC, notify.REMEDIATION_TOPIC) if env.get(name)]
     if topics:
-        print(
+        print_line(
             f"local run: {', '.join(topics)} switched off (no real topic hears of a local run;"
             f" set {notify.ENDPOINT_OVERRIDE} for a fake MNS)",
             file=err,
@@ -195,7 +198,7 @@ def _invoke_over_the_network(
     with FinishInHand(err, read_state=read_state) as stop:
         code = stop.run(name, lambda: _invoke(event, context, env, out, err))
     if stop.requested:
-        print(
+        print_line(
             f"stopped by Ctrl-C: {name} was finished first (its result and audit line above)",
             file=err,
         )
@@ -205,14 +208,13 @@ def _invoke_over_the_network(
 
 def _invoke(event: bytes, context: object, env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     from resource_repair.handler import handle
-    from resource_repair.redaction import redacted
 
     with _environment(env):
         try:
             result = handle(event, context)
         except TransientOssError as exc:
-            shown = redacted(str(exc))  # as the handler's result and log lines are
-            print(f"handler raised {type(exc).__name__}: {shown}; FC would retry", file=err)
+            # Masked as the handler's result and log lines are; OSS's text, escaped.
+            print_line(f"handler raised {type(exc).__name__}: {exc}; FC would retry", file=err)
             return 1
     print(result, file=out)
     return 0 if json.loads(result)["status"] == "success" else 1

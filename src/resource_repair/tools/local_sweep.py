@@ -37,6 +37,7 @@ from resource_repair.settings import (
 from resource_repair.sweep_trigger import EXPLICIT_REQUEST
 from resource_repair.testing.identities import DEFAULT_ACCOUNT_ID, DEFAULT_CREDENTIALS
 from resource_repair.tools.interruption import EXIT_INTERRUPTED, FinishInHand
+from resource_repair.tools.terminal import print_line
 
 if TYPE_CHECKING:
     from resource_repair.sweep import InHand
@@ -108,7 +109,7 @@ def run(
             raise SweepRunError("--oss real needs your keys")
         where = f"the fake Config on {config_endpoint}" if config_endpoint else "Cloud Config"
         verb = "WRITE the ACLs of" if apply else "read"
-        print(
+        print_line(
             f"--oss real: this will list {where}'s results and {verb} the buckets they name"
             " with your own credentials",
             file=err,
@@ -122,7 +123,7 @@ def run(
         )
         code = _count_then_apply(fake_env, region, test_key, apply, max_changes, out, err)
         if summary is not None:
-            print(f"fake cloud after the sweep: {summary()}", file=err)
+            print_line(f"fake cloud after the sweep: {summary()}", file=err)
     return code
 
 
@@ -145,11 +146,11 @@ def _count_then_apply(
         would_change = int(result.get("outcomes", {}).get("dry_run", 0))
         if stop.requested:
             print(json.dumps(result), file=out)
-            print(f"{stop.summary()}; nothing was written", file=err)
+            print_line(f"{stop.summary()}; nothing was written", file=err)
             return EXIT_INTERRUPTED
         if would_change > max_changes:
             print(json.dumps(result), file=out)
-            print(
+            print_line(
                 f"refusing to apply: {would_change} buckets would change, more than"
                 f" --max-changes {max_changes}; nothing was written (raise it to proceed)",
                 file=err,
@@ -159,7 +160,7 @@ def _count_then_apply(
             result = _sweep_once({**env, DRY_RUN: "false"}, region, credentials, stop)
     print(json.dumps(result), file=out)
     if stop.requested:
-        print(stop.summary(), file=err)
+        print_line(stop.summary(), file=err)
         return EXIT_INTERRUPTED
     return 0 if result.get("status") == "success" else 1
 
@@ -200,7 +201,7 @@ def _fakes(
                 " would be read on real OSS with the built-in test key; set both (fake-cloud"
                 " exports both), or use --oss real"
             )
-        print(
+        print_line(
             f"{CONFIG_ENDPOINT_OVERRIDE} is set: the sweep lists from"
             f" {config_endpoint} and reads the buckets on"
             f" {settings.endpoint_override}, signed with the built-in test key",
@@ -219,7 +220,7 @@ def _fakes(
     with contextlib.ExitStack() as servers:
         oss = servers.enter_context(fake_oss_server(cloud.oss, "127.0.0.1"))
         config = servers.enter_context(fake_config_server(cloud.config, "127.0.0.1"))
-        print(f"fakes before the sweep: {cloud.summary()}", file=err)
+        print_line(f"fakes before the sweep: {cloud.summary()}", file=err)
         yield (
             {
                 **env,

@@ -270,7 +270,7 @@ def _show_answer(
     request_id = lower.get("x-fc-request-id", "")
     if invocation.asynchronous:
         print(shown_line(f"accepted for asynchronous invocation, request {request_id}"), file=err)
-        print(json.dumps({"request_id": request_id}), file=out)
+        print(json.dumps({"request_id": shown_line(request_id)}), file=out)
         return 0
     _print_log_tail(lower.get("x-fc-log-result", ""), err)
     text = body.decode("utf-8", errors="replace")

@@ -127,6 +127,11 @@ def read_document(path: str | Path) -> dict[str, Any]:
         ) from None
     except yaml.YAMLError as exc:
         raise TemplateError(f"template {path} is not valid YAML: {exc}") from None
+    except RecursionError:  # brackets nested past what the parser descends
+        raise TemplateError(
+            f"template {path} nests deeper than YAML is read here ({MAX_TEMPLATE_DEPTH} levels"
+            " is the most a template may use)"
+        ) from None
     if not isinstance(document, dict):
         raise TemplateError(f"template {path} is not a Serverless Devs template")
     return document

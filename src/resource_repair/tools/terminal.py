@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from typing import TextIO
 
 from resource_repair.redaction import protect_logs
 
@@ -32,7 +33,8 @@ def shown_line(text: object, limit: int = LINE_CHARS) -> str:
     columns), secrets masked, control characters escaped, at most ``limit`` characters and
     a count of the rest."""
     # Masked before folding: a secret broken over lines (base64 in MIME) is still whole.
-    line = _escaped(_BREAKS.sub(" ", protect_logs().redact(str(text))).strip(), keep="")
+    masked = _EDGE_BREAKS.sub("", protect_logs().redact(str(text)))
+    line = _escaped(_BREAKS.sub(" ", masked), keep="")
     if len(line) > limit:
         return f"{line[:limit]}... ({len(line) - limit} more characters)"
     return line
@@ -40,6 +42,14 @@ def shown_line(text: object, limit: int = LINE_CHARS) -> str:
 
 # A run of whitespace that holds a line break or a tab (any whitespace but a space).
 _BREAKS = re.compile(r"\s*[^\S ]\s*")
+# Such a run at either end goes: leading spaces alone stay (a right-aligned count).
+_EDGE_BREAKS = re.compile(r"^\s*[^\S ]\s*|\s*[^\S ]\s*$")
+
+
+def print_line(text: object, *, file: TextIO, flush: bool = False) -> None:
+    """One line for the operator, as :func:`shown_line` shows it: what a command says on
+    stderr names buckets, regions, rules and errors from events, templates and answers."""
+    print(shown_line(text), file=file, flush=flush)
 
 
 def shown_block(text: object) -> str:

@@ -19,6 +19,7 @@ from resource_repair.tools.commands.options import (
     read_event,
 )
 from resource_repair.tools.template import DEFAULT_TEMPLATE
+from resource_repair.tools.terminal import print_line
 
 NAME = "invoke"
 HELP = "run the function's handler here, like `s local invoke`"
@@ -85,9 +86,9 @@ def _defaults_for(target: Any) -> tuple[dict[str, str], str]:
     rule = next((r for r in refs if r and r.isprintable() and "," not in r and len(r) <= 128), None)
     where = f"no {DEFAULT_TEMPLATE} in {Path.cwd()}: using the function's default settings"
     if rule is None:
-        print(f"{where}; the event names no rule, so none is selected", file=sys.stderr)
+        print_line(f"{where}; the event names no rule, so none is selected", file=sys.stderr)
         return {}, region
-    print(
+    print_line(
         f"{where}, with {RULE_REFERENCES}={rule} (the event's own rule) and region {region}",
         file=sys.stderr,
     )

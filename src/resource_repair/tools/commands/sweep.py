@@ -14,6 +14,7 @@ from resource_repair.tools.commands.options import (
     function_environment,
 )
 from resource_repair.tools.template import DEFAULT_TEMPLATE
+from resource_repair.tools.terminal import print_line
 
 NAME = "sweep"
 HELP = (
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         environment, region = template.environment, template.region
     else:
         environment, region = {}, "ap-southeast-1"
-        print(
+        print_line(
             f"no {DEFAULT_TEMPLATE} in {Path.cwd()}: using the function's default settings"
             f" (pass --env {RULE_REFERENCES}=NAME for the rules to sweep)",
             file=sys.stderr,

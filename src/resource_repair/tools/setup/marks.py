@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from resource_repair.tools.file_bounds import read_bytes_at_most
+
 TAG_KEY = "resource-repair"
 TAG_VALUE = "setup"
 CHANNEL_NAME = "resource-repair-setup"
@@ -41,6 +43,21 @@ def channel_is_marked(channel: Mapping[str, Any]) -> bool:
     )
 
 
+# A record names a few topics, subscriptions and remediations: a few KiB.
+MAX_RECORD_BYTES = 1024 * 1024
+
+
+def _pairs(value: object) -> list[list[str]]:
+    """The [name, name] pairs of a record's list; anything else in it marks nothing."""
+    if not isinstance(value, list):
+        return []
+    return [
+        list(pair)
+        for pair in value
+        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+    ]
+
+
 def record_path(template_path: str) -> Path:
     """The record of the topics and subscriptions setup created: beside the template."""
     return Path(template_path).resolve().parent / RECORD_NAME
@@ -55,20 +72,29 @@ class Record:
         self._document = self._read()
 
     def _read(self) -> dict[str, Any]:
-        try:
-            document = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        # An unreadable record marks nothing: teardown then removes nothing. A named pipe
+        # or a device in its place is not read at all (reading would wait or never end).
+        if not self.path.is_file():
             return {}
-        except (OSError, ValueError):
-            return {}  # an unreadable record marks nothing: teardown then removes nothing
+        try:
+            document = json.loads(read_bytes_at_most(self.path, MAX_RECORD_BYTES, "record"))
+        except (OSError, ValueError, RecursionError):
+            return {}
         return document if isinstance(document, dict) else {}
 
     def _entry(self) -> dict[str, list[Any]]:
-        entry = self._document.setdefault(self._key, {})
-        entry.setdefault("topics", [])
-        entry.setdefault("subscriptions", [])
-        entry.setdefault("remediations", [])
-        return entry  # type: ignore[no-any-return]
+        """This account's and region's entry, of the shape setup writes: what else a hand
+        put in the file marks nothing (and is dropped when the record is next written)."""
+        entry = self._document.get(self._key)
+        entry = entry if isinstance(entry, dict) else {}
+        topics = entry.get("topics")
+        clean: dict[str, list[Any]] = {
+            "topics": [t for t in topics if isinstance(t, str)] if isinstance(topics, list) else [],
+            "subscriptions": _pairs(entry.get("subscriptions")),
+            "remediations": _pairs(entry.get("remediations")),
+        }
+        self._document[self._key] = clean
+        return clean
 
     def topics(self) -> list[str]:
         return [str(t) for t in self._entry()["topics"]]

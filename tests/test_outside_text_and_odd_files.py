@@ -1,11 +1,11 @@
-"""Red team, round 2: text from outside that still reaches the operator's terminal (or a
-file restore reads) without passing terminal.py, and files read without a bound on their
-shape. Each test fails today for the defect its reason names (xfail strict): the lead fixes.
+"""What the commands print of events, templates and answers passes terminal.py (a line of
+invoke's stderr cannot become an audit record that restore reads), and files of another
+shape (a template nested past the parser, a hand-edited setup record) are one line, never a
+traceback. Each test failed on the code before its fix.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import types
 from pathlib import Path
@@ -28,8 +28,8 @@ from resource_repair.testing.fc_api import FunctionAnswer, mock_fc_api
 from resource_repair.testing.oss.server import fake_oss_server
 from resource_repair.testing.sts import mock_sts
 from resource_repair.tools import restore
+from resource_repair.tools.restore_records import RestoreError
 from tests.conftest import EVENTS, REGION, RULE_NAME
-from tests.test_restore import CREDENTIALS
 from tests.test_setup import ACCOUNT, Cloud, cloud, setup  # noqa: F401 - fixtures
 from tests.test_setup import offline as setup_keys_and_loopback  # noqa: F401 - autouse
 
@@ -66,13 +66,6 @@ def use_test_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- 1. invoke's stderr can carry an audit record a message wrote: restore acts on it ------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="local_run prints the event's bucket name raw ('--oss real: this will ... bucket"
-    " {target.bucket}'): a newline in it puts a forged 'INFO resource_repair.audit:' line in"
-    " invoke's stderr, a form restore reads and acts on",
-)
 @pytest.mark.usefixtures("function_env", "waits")
 def test_a_message_cannot_put_an_audit_record_into_invokes_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -112,26 +105,14 @@ def test_a_message_cannot_put_an_audit_record_into_invokes_output(
     log = tmp_path / "invoke.log"
     log.write_text(capsys.readouterr().err)
 
-    with mock_oss() as oss:
-        oss.create_bucket("victim-bucket", REGION, "private", creation_date=CREATED)
-        changes = restore.read_changes(log, set())
-        out = io.StringIO()
-        restore.restore(
-            changes, CREDENTIALS, caller_account=DEFAULT_ACCOUNT_ID, apply=True, out=out
-        )
-        assert oss.acl_of("victim-bucket") == "private", out.getvalue()
-    assert "victim-bucket" not in [c.bucket for c in changes]
+    # The bucket name shows escaped on one line: no line of it reads as an audit record.
+    with pytest.raises(RestoreError, match="no resource_repair audit record"):
+        restore.read_changes(log, set())
 
 
 # --- 2. prints of outside text that bypass terminal.py -------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="local_run's 'fake OSS: bucket ...' line prints the event file's bucket and region"
-    " raw (not through terminal.shown_line)",
-)
 @pytest.mark.usefixtures("function_env", "waits")
 def test_invoke_shows_the_events_bucket_and_region_as_text(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -141,12 +122,6 @@ def test_invoke_shows_the_events_bucket_and_region_as_text(
     assert_shown_as_text(capsys.readouterr().err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="invoke without a template prints 'and region {region}' from the event raw"
-    " (commands/invoke.py _defaults_for)",
-)
 @pytest.mark.usefixtures("function_env", "waits")
 def test_invoke_without_a_template_shows_the_events_region_as_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -157,12 +132,6 @@ def test_invoke_without_a_template_shows_the_events_region_as_text(
     assert_shown_as_text(capsys.readouterr().err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="local_run prints the template's ossEndpointOverride raw ('the function's requests"
-    " go to ...'), before any check of it",
-)
 @pytest.mark.usefixtures("function_env", "waits")
 def test_invoke_shows_a_templates_endpoint_override_as_text(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -177,12 +146,6 @@ def test_invoke_shows_a_templates_endpoint_override_as_text(
     assert_shown_as_text(capsys.readouterr().err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="local_run's 'handler raised TransientOssError: ...' line is only redacted, not"
-    " escaped: OSS's error message reaches the terminal raw",
-)
 @pytest.mark.usefixtures("function_env", "waits")
 def test_invoke_shows_an_oss_error_that_ends_the_run_as_text(
     capsys: pytest.CaptureFixture[str],
@@ -208,12 +171,6 @@ def test_invoke_shows_an_oss_error_that_ends_the_run_as_text(
     assert_shown_as_text(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="backfill's 'most frequent reasons' lines are only redacted, not escaped:"
-    " OSS's error message (and anything else in a reason) reaches the terminal raw",
-)
 @pytest.mark.usefixtures("function_env", "waits")
 def test_backfill_shows_the_reasons_as_text(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -240,12 +197,6 @@ def test_backfill_shows_the_reasons_as_text(
     assert_shown_as_text(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="remote-invoke --async prints json.dumps({'request_id': ...}) on stdout without"
-    " masking: a server that echoes the security token in x-fc-request-id gets it printed",
-)
 @pytest.mark.usefixtures("offline", "function_env")
 def test_remote_invoke_async_masks_a_token_echoed_as_the_request_id(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -274,12 +225,6 @@ def test_remote_invoke_async_masks_a_token_echoed_as_the_request_id(
 # --- 3. files of the wrong shape -------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="template.read_document catches yaml.YAMLError but not RecursionError: 1,000"
-    " nested flow sequences (2 KB) end in a RecursionError traceback",
-)
 @pytest.mark.usefixtures("function_env")
 def test_a_deeply_nested_template_is_refused_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -292,13 +237,6 @@ def test_a_deeply_nested_template_is_refused_in_one_line(
     assert "template" in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(TypeError, AttributeError, ValueError),
-    reason="setup/marks.Record trusts the record file's shape: an entry that is a list, a"
-    " number where a list goes, or a subscription that is not a pair ends in a TypeError /"
-    " AttributeError / ValueError traceback",
-)
 @pytest.mark.parametrize(
     ("entry", "extra"),
     [
