@@ -55,6 +55,13 @@ SETUP_DELIVERY = f"{_SETUP}/delivery.py"
 SETUP_MARKS = f"{_SETUP}/marks.py"
 SETUP_TEARDOWN = f"{_SETUP}/teardown.py"
 SETUP_REMEDIATION = f"{_SETUP}/remediation.py"
+TERMINAL = f"{_PKG}/tools/terminal.py"
+FILE_BOUNDS = f"{_PKG}/tools/file_bounds.py"
+TEMPLATE = f"{_PKG}/tools/template.py"
+CLOUD_CREDENTIALS = f"{_PKG}/tools/cloud_credentials.py"
+REMOTE = f"{_PKG}/tools/remote.py"
+INTERRUPTION = f"{_PKG}/tools/interruption.py"
+OPTIONS = f"{_PKG}/tools/commands/options.py"
 
 _REDACTION_TESTS = ("tests/test_redaction.py",)
 _HUB_TESTS = ("tests/test_hub.py",)
@@ -71,6 +78,23 @@ _DELIVERY_TESTS = ("tests/test_delivery.py", "tests/test_handler.py")
 _MESSAGE_TESTS = ("tests/test_message.py", "tests/test_handler.py")
 _SETUP_TESTS = ("tests/test_setup.py", "tests/test_setup_leaves_what_is_not_its_own.py")
 _SETUP_REMEDIATION_TESTS = ("tests/test_setup_remediation.py",)
+_TERMINAL_TESTS = ("tests/test_terminal_output.py",)
+_BOUNDS = "tests/test_files_read_to_a_bound.py"
+_WRONG_SHAPE = f"{_BOUNDS}::test_a_template_of_the_wrong_shape_is_refused_by_name"
+_CREDENTIALS_TESTS = ("tests/test_cloud_credentials.py",)
+_REMOTE_OUTPUT_TESTS = ("tests/test_remote_invoke_output.py",)
+_INTERRUPT = "tests/test_cli_interrupt.py"
+_INTERRUPT_LOCK = (
+    f"{_INTERRUPT}::test_ctrl_c_while_the_main_thread_holds_the_list_of_buckets_in_hand_is_heard"
+)
+_INTERRUPT_LINES = (
+    f"{_INTERRUPT}::test_the_lines_of_ctrl_c_show_a_bucket_name_escaped_and_reach_a_real_stream"
+)
+_INTERRUPT_ABORT = (
+    f"{_INTERRUPT}::test_the_abort_is_one_line_naming_every_bucket_in_hand_and_what_is_known_of_it"
+)
+# The tests written for the survivors of the run of 2026-12-05 (docs/evidence/mutation.md).
+_GAPS = "tests/test_bounds_and_output_mutants.py"
 _CONFIG_TRICKLE = (
     "tests/test_call_time_limits.py"
     "::test_a_trickling_config_answer_ends_the_sweep_in_time_with_its_summary"
@@ -1233,5 +1257,332 @@ MUTANTS: tuple[Mutant, ...] = (
         "        if rid in ours or not ours:\n",
         "someone else's remediation of a rule taken for setup's",
         _SETUP_REMEDIATION_TESTS,
+    ),
+    # -- what the tools print of text from outside (terminal.py) -----------------------------
+    Mutant(
+        "terminal-line-unmasked",
+        TERMINAL,
+        'line = _escaped(_BREAKS.sub(" ", protect_logs().redact(str(text))).strip(), keep="")',
+        'line = _escaped(_BREAKS.sub(" ", str(text)).strip(), keep="")',
+        "a line from outside escaped but not masked: an echoed token printed",
+        (*_TERMINAL_TESTS, *_REMOTE_OUTPUT_TESTS),
+    ),
+    Mutant(
+        "terminal-masked-after-folding",
+        TERMINAL,
+        '_BREAKS.sub(" ", protect_logs().redact(str(text)))',
+        'protect_logs().redact(_BREAKS.sub(" ", str(text)))',
+        "lines folded before masking: a secret's base64 broken over MIME lines printed",
+        _TERMINAL_TESTS,
+    ),
+    Mutant(
+        "terminal-cut-at-the-limit",
+        TERMINAL,
+        "    if len(line) > limit:\n",
+        "    if len(line) >= limit:\n",
+        "a line of exactly the limit cut, and '0 more characters' said",
+        (*_TERMINAL_TESTS, f"{_GAPS}::test_a_line_of_exactly_the_limit_is_shown_whole"),
+    ),
+    Mutant(
+        "terminal-block-crlf-escaped",
+        TERMINAL,
+        '_escaped(protect_logs().redact(str(text).replace("\\r\\n", "\\n")), keep="\\n\\t")',
+        '_escaped(protect_logs().redact(str(text)), keep="\\n\\t")',
+        "a log tail with CRLF line ends shown with \\x0d at every line's end",
+        (
+            *_TERMINAL_TESTS,
+            *_REMOTE_OUTPUT_TESTS,
+            f"{_GAPS}::test_a_block_with_windows_line_ends_is_shown_as_lines",
+        ),
+    ),
+    Mutant(
+        "terminal-format-characters-printed",
+        TERMINAL,
+        '_UNPRINTED = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})',
+        '_UNPRINTED = frozenset({"Cc", "Zl", "Zp", "Cs"})',
+        "only control characters escaped: a right-to-left override reorders the line",
+        _TERMINAL_TESTS,
+    ),
+    # -- files read to a bound (file_bounds.py and its users) --------------------------------
+    Mutant(
+        "file-bounds-read-to-the-limit-only",
+        FILE_BOUNDS,
+        "data = handle.read(limit + 1)",
+        "data = handle.read(limit)",
+        "a file read to the limit and no further: a larger one silently cut, never refused",
+        (_BOUNDS,),
+    ),
+    Mutant(
+        "file-bounds-short-lines-uncounted",
+        FILE_BOUNDS,
+        "            if total > total_limit:\n"
+        '                raise FileTooLargeError(f"{what} is larger than {_size(total_limit)}:'
+        ' not read")\n'
+        "            yield line\n",
+        "            if len(line) > total_limit:\n"
+        '                raise FileTooLargeError(f"{what} is larger than {_size(total_limit)}:'
+        ' not read")\n'
+        "            yield line\n",
+        "the total checked only while skipping an overlong line: a file of short lines unbounded",
+        (_BOUNDS, f"{_GAPS}::test_a_report_of_short_lines_past_the_bound_is_refused"),
+    ),
+    Mutant(
+        "file-bounds-last-line-without-end-passed-over",
+        FILE_BOUNDS,
+        'if len(line) <= line_limit or line.endswith("\\n"):',
+        'if len(line) <= line_limit and line.endswith("\\n"):',
+        "a last line without a line end taken for an overlong one and passed over",
+        (
+            _BOUNDS,
+            *_RESTORE_TESTS,
+            f"{_GAPS}::test_a_report_whose_last_line_has_no_line_end_is_read_to_its_end",
+        ),
+    ),
+    Mutant(
+        "template-read-whole",
+        TEMPLATE,
+        'text = read_bytes_at_most(path, MAX_TEMPLATE_BYTES, "template").decode("utf-8")',
+        'text = Path(path).read_bytes().decode("utf-8")',
+        "the template read whole: -t /dev/zero fills the memory",
+        (f"{_BOUNDS}::test_an_endless_template_is_refused",),
+    ),
+    Mutant(
+        "template-list-depth-uncounted",
+        TEMPLATE,
+        "return [walk(v, depth + 1) for v in node]",
+        "return [walk(v, depth) for v in node]",
+        "a list's items not a level deeper: a list that holds itself recurses without end",
+        (_WRONG_SHAPE,),
+    ),
+    Mutant(
+        "template-mapping-depth-uncounted",
+        TEMPLATE,
+        "return {k: walk(v, depth + 1) for k, v in node.items()}",
+        "return {k: walk(v, depth) for k, v in node.items()}",
+        "a mapping's values not a level deeper: a mapping that holds itself recurses without end",
+        (_WRONG_SHAPE, f"{_GAPS}::test_a_template_fc_would_not_take_is_refused_by_name"),
+    ),
+    Mutant(
+        "template-timeout-bool-taken",
+        TEMPLATE,
+        "if isinstance(value, bool) or not isinstance(value, (int, str)):",
+        "if not isinstance(value, (int, str)):",
+        "timeout: true taken for 1 second (bool is an int)",
+        (
+            _WRONG_SHAPE,
+            "tests/test_template.py",
+            f"{_GAPS}::test_a_template_fc_would_not_take_is_refused_by_name",
+        ),
+    ),
+    Mutant(
+        "template-timeout-upper-bound-forgotten",
+        TEMPLATE,
+        "if not 1 <= seconds <= 86_400:",
+        "if seconds < 1:",
+        "a timeout past FC's 86,400 s accepted: remote-invoke waits for it",
+        (
+            _WRONG_SHAPE,
+            "tests/test_template.py",
+            f"{_GAPS}::test_a_template_fc_would_not_take_is_refused_by_name",
+        ),
+    ),
+    Mutant(
+        "template-environment-shape-unchecked",
+        TEMPLATE,
+        "    if not isinstance(value, dict):\n"
+        '        raise TemplateError(f"template {path}: environmentVariables must be a mapping")\n',
+        "",
+        "a list of environment variables reaches .items(): a traceback",
+        (_WRONG_SHAPE, "tests/test_template.py"),
+    ),
+    Mutant(
+        "options-event-file-read-whole",
+        OPTIONS,
+        'raw = read_bytes_at_most(args.event_file, MAX_EVENT_FILE_BYTES, "event file")',
+        'raw = open(args.event_file, "rb").read()  # noqa: SIM115',
+        "the event file read whole: -f /dev/zero fills the memory",
+        (f"{_BOUNDS}::test_an_endless_event_file_is_refused",),
+    ),
+    Mutant(
+        "options-event-bound-at-function-limit",
+        OPTIONS,
+        "MAX_EVENT_FILE_BYTES = 4 * MAX_EVENT_BYTES",
+        "MAX_EVENT_FILE_BYTES = MAX_EVENT_BYTES",
+        "an event past the function's limit refused by the command, so the function's own"
+        " refusal of it cannot be tried",
+        (
+            _BOUNDS,
+            "tests/test_cli_edges.py",
+            f"{_GAPS}::test_an_event_past_the_functions_limit_reaches_the_function_to_be_refused",
+        ),
+    ),
+    Mutant(
+        "restore-records-limits-swapped",
+        RESTORE_RECORDS,
+        'handle, line_limit=MAX_LINE, total_limit=MAX_REPORT, what=f"report {path}"',
+        'handle, line_limit=MAX_REPORT, total_limit=MAX_LINE, what=f"report {path}"',
+        "the line and total bounds swapped: a report over 1 MiB refused, a line held to 256 MiB",
+        (_BOUNDS, *_RESTORE_TESTS),
+    ),
+    Mutant(
+        "audit-lines-overlong-line-uncounted",
+        AUDIT_LINES,
+        "        if line is None:\n            found.passed_over += 1\n            continue\n",
+        "        if line is None:\n            continue\n",
+        "a line too long to read skipped without being counted as passed over",
+        (f"{_BOUNDS}::test_a_report_line_longer_than_any_record_is_passed_over",),
+    ),
+    Mutant(
+        "redaction-escape-once-only",
+        REDACTION,
+        '_ESCAPES = r"\\\\+"',
+        '_ESCAPES = r"\\\\"',
+        "a JSON escape escaped again (\\\\u0041) not masked",
+        _REDACTION_TESTS,
+    ),
+    # -- aliyun CLI profiles (cloud_credentials.py) ------------------------------------------
+    Mutant(
+        "credentials-only-ramrolearn-refused",
+        CLOUD_CREDENTIALS,
+        "if sts_endpoint is not None and mode not in _OWN_KEYS:",
+        'if sts_endpoint is not None and mode == "RamRoleArn":',
+        "with --sts-endpoint, only RamRoleArn refused: another role mode goes to the real STS",
+        (
+            *_CREDENTIALS_TESTS,
+            f"{_GAPS}::test_every_profile_that_asks_a_service_is_refused_beside_a_fake_sts",
+        ),
+    ),
+    Mutant(
+        "credentials-config-not-json-uncaught",
+        CLOUD_CREDENTIALS,
+        "except (FileTooLargeError, ValueError) as exc:",
+        "except FileTooLargeError as exc:",
+        "a config.json that is not JSON: a JSONDecodeError, not one line",
+        (
+            *_CREDENTIALS_TESTS,
+            f"{_GAPS}::test_a_cli_config_that_is_not_json_is_said_so_in_one_line",
+        ),
+    ),
+    Mutant(
+        "credentials-not-text-any",
+        CLOUD_CREDENTIALS,
+        "if not all(value is None or isinstance(value, str) for value in values):",
+        "if not any(value is None or isinstance(value, str) for value in values):",
+        "a profile key that is not text passes when another is",
+        _CREDENTIALS_TESTS,
+    ),
+    Mutant(
+        "options-credentials-sts-endpoint-dropped",
+        OPTIONS,
+        "return tool_credentials(args.profile, sts_endpoint=sts_endpoint(args))",
+        "return tool_credentials(args.profile)",
+        "whoami's role profile exchanged at the real STS although --sts-endpoint names a fake",
+        _CREDENTIALS_TESTS,
+    ),
+    # -- remote-invoke: names checked, FC's text shown as text (remote.py) --------------------
+    Mutant(
+        "remote-qualifier-prefix-match",
+        REMOTE,
+        "if pattern.fullmatch(name) is None:",
+        "if pattern.match(name) is None:",
+        "a qualifier checked on its start only: LATEST/../../services/other reaches the path",
+        _REMOTE_OUTPUT_TESTS,
+    ),
+    Mutant(
+        "remote-empty-qualifier-unchecked",
+        REMOTE,
+        "    if invocation.qualifier is not None:\n",
+        "    if invocation.qualifier:\n",
+        "an empty --qualifier= not checked",
+        _REMOTE_OUTPUT_TESTS,
+    ),
+    Mutant(
+        "remote-fc2-error-line-unescaped",
+        REMOTE,
+        "            shown_line(\n"
+        '                f"invocation failed: HTTP {exc.status_code} {exc.err_code}"\n',
+        "            str(\n"
+        '                f"invocation failed: HTTP {exc.status_code} {exc.err_code}"\n',
+        "FC 2.0's error message printed raw: an echoed token, escape sequences",
+        _REMOTE_OUTPUT_TESTS,
+    ),
+    Mutant(
+        "remote-error-result-unescaped",
+        REMOTE,
+        "        print(shown_block(text), file=err)\n",
+        "        print(text, file=err)\n",
+        "the answer of a function that raised printed raw on stderr",
+        (
+            *_REMOTE_OUTPUT_TESTS,
+            "tests/test_fc3_remote.py",
+            f"{_GAPS}::test_the_answer_of_a_function_that_raised_is_shown_escaped",
+        ),
+    ),
+    Mutant(
+        "remote-fc2-error-logs-by-logger-name",
+        REMOTE,
+        'return "fc2" not in Path(record.pathname).parts',
+        'return not record.name.startswith("fc2")',
+        "fc2's error logs filtered by logger name: it logs on the root logger, so all are kept",
+        (
+            *_REMOTE_OUTPUT_TESTS,
+            f"{_GAPS}::test_fc2s_own_dump_of_a_refused_invocation_is_not_logged",
+        ),
+    ),
+    Mutant(
+        "remote-log-tail-unescaped",
+        REMOTE,
+        "print(shown_block(tail.rstrip()), file=err)",
+        "print(tail.rstrip(), file=err)",
+        "the function's log tail printed raw",
+        _REMOTE_OUTPUT_TESTS,
+    ),
+    # -- Ctrl-C (interruption.py) -------------------------------------------------------------
+    Mutant(
+        "interruption-plain-lock",
+        INTERRUPTION,
+        "self._lock = threading.RLock()",
+        "self._lock = threading.Lock()",
+        "a plain lock: Ctrl-C while the main thread holds it waits for ever",
+        (_INTERRUPT_LOCK,),
+    ),
+    Mutant(
+        "interruption-say-through-the-stream",
+        INTERRUPTION,
+        "        with contextlib.suppress(OSError):\n"
+        '            os.write(descriptor, text.encode("utf-8", errors="replace"))\n',
+        '        print(text, end="", file=self._err, flush=True)\n',
+        "the handler's line printed through the buffered stream: 'reentrant call' mid-write",
+        (
+            _INTERRUPT_LINES,
+            f"{_GAPS}::test_ctrl_c_in_the_middle_of_a_write_to_the_same_stream_is_said",
+        ),
+    ),
+    Mutant(
+        "interruption-line-unescaped",
+        INTERRUPTION,
+        'text = shown_line(line, limit=_LINE_CHARS) + "\\n"',
+        'text = line + "\\n"',
+        "a bucket name from a message printed raw in Ctrl-C's lines",
+        (_INTERRUPT_LINES,),
+    ),
+    Mutant(
+        "interruption-abort-line-cut-at-1000",
+        INTERRUPTION,
+        'text = shown_line(line, limit=_LINE_CHARS) + "\\n"',
+        'text = shown_line(line) + "\\n"',
+        "the abort line cut at 1,000 characters: the last buckets in hand of a sweep not named",
+        (_INTERRUPT_ABORT, f"{_GAPS}::test_the_abort_line_names_every_bucket_of_a_sweep_in_hand"),
+    ),
+    Mutant(
+        "interruption-finished-only-not-said-aborted",
+        INTERRUPTION,
+        "f\"{'aborted after ' if not unfinished else ''}{names}\"",
+        'f"{names}"',
+        "with only finished buckets in hand, the abort line does not say it aborted",
+        (
+            _INTERRUPT_ABORT,
+            f"{_GAPS}::test_an_abort_with_only_finished_buckets_in_hand_says_it_aborted",
+        ),
     ),
 )
