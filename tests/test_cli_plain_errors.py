@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import subprocess
 import threading
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from resource_repair import cli
-from resource_repair.testing import DEFAULT_CREDENTIALS, FakeCredentials
+from resource_repair.testing import DEFAULT_CREDENTIALS, FakeCredentials, fc_environment
 from resource_repair.testing.oss import OssBackend
 from resource_repair.testing.oss.server import fake_oss_server
 from resource_repair.testing.sts import StsBackend
@@ -348,3 +349,28 @@ def test_restore_of_a_bucket_not_in_the_report_says_so_and_exits_2(
     code, out, err = outcome(argv, capsys)
     assert (code, out) == (2, "")
     assert says.format(report=report) in one_line(err)
+
+
+def test_an_error_nobody_foresaw_is_one_line_and_debug_shows_where(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from resource_repair.tools.commands import whoami
+
+    def broken(args: argparse.Namespace) -> int:
+        raise TypeError(f"a surprise from a library quoting {DEFAULT_CREDENTIALS.security_token}")
+
+    monkeypatch.setattr(whoami, "run", broken)
+    for key, value in fc_environment().items():  # the keys the command would have used
+        monkeypatch.setenv(key, value)
+    assert cli.main(["whoami"]) == 1
+    err = capsys.readouterr().err
+    [line] = err.splitlines()
+    assert line.startswith("resource-repair: internal error (TypeError): a surprise")
+    assert DEFAULT_CREDENTIALS.security_token not in err
+    with caplog.at_level(logging.DEBUG):
+        assert cli.main(["--log-level", "DEBUG", "whoami"]) == 1
+    assert "Traceback" in caplog.text  # asked for: where it happened
+    assert "a surprise from a library" in caplog.text
+    assert DEFAULT_CREDENTIALS.security_token not in caplog.text

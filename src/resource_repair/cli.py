@@ -102,6 +102,26 @@ def _main(argv: Sequence[str] | None) -> int:
     except ResourceRepairError as exc:
         _say(f"resource-repair: error: {exc}")
         return EXIT_USAGE
+    except Exception as exc:
+        # A defect of ours, or a library's surprise: still one line, never a traceback (it
+        # may quote what a server sent). DEBUG shows where, through the masked logs.
+        _remember_environment_keys()  # what is masked, though no client was made yet
+        logging.getLogger().debug("the command failed here", exc_info=True)  # root: masked
+        _say(
+            f"resource-repair: internal error ({type(exc).__name__}): {exc}; run again with"
+            " --log-level DEBUG to see where, and report it"
+        )
+        return EXIT_FAILED
+
+
+def _remember_environment_keys() -> None:
+    import os
+
+    from resource_repair.credentials import resolve_credentials
+    from resource_repair.redaction import protect_logs
+
+    found = resolve_credentials(None, os.environ)
+    protect_logs(found.secrets if found else ())
 
 
 # -- the parser ---------------------------------------------------------------------------
