@@ -282,8 +282,12 @@ def _unreached(rules: list[_RuleSweep]) -> str:
     reached = sum(rule.buckets for rule in rules)
     return (
         f"incomplete: {'; '.join(parts)}; {reached} bucket(s) reached. What was not reached"
-        " is the next sweep's; if this repeats, raise the sweep's timeout"
+        f" is the next sweep's{TIMEOUT_ADVICE}"
     )
+
+
+TIMEOUT_ADVICE = "; if this repeats, raise the sweep's timeout"
+"""The end of an incomplete sweep's reason: wrong where the operator stopped it (Ctrl-C)."""
 
 
 def _sweep_rules(

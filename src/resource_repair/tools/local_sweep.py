@@ -145,7 +145,7 @@ def _count_then_apply(
         result = _sweep_once({**env, DRY_RUN: "true"}, region, credentials, stop)
         would_change = int(result.get("outcomes", {}).get("dry_run", 0))
         if stop.requested:
-            print(json.dumps(result), file=out)
+            print(json.dumps(_interrupted(result)), file=out)
             print_line(f"{stop.summary()}; nothing was written", file=err)
             return EXIT_INTERRUPTED
         if would_change > max_changes:
@@ -158,11 +158,21 @@ def _count_then_apply(
             return 1
         if would_change:
             result = _sweep_once({**env, DRY_RUN: "false"}, region, credentials, stop)
-    print(json.dumps(result), file=out)
     if stop.requested:
+        print(json.dumps(_interrupted(result)), file=out)
         print_line(stop.summary(), file=err)
         return EXIT_INTERRUPTED
+    print(json.dumps(result), file=out)
     return 0 if result.get("status") == "success" else 1
+
+
+def _interrupted(result: dict[str, Any]) -> dict[str, Any]:
+    """The sweep's result after Ctrl-C: it is incomplete because the operator stopped it,
+    not for want of time, as the sweep's own reason would advise."""
+    from resource_repair.sweep import TIMEOUT_ADVICE
+
+    reason = str(result.get("reason") or "incomplete").removesuffix(TIMEOUT_ADVICE)
+    return {**result, "reason": f"stopped by Ctrl-C; {reason}"}
 
 
 def _sweep_once(
