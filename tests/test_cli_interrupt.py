@@ -337,7 +337,7 @@ def run_aside(argv: list[str], tmp_path: Path, env: dict[str, str] | None = None
         [sys.executable, "-m", "resource_repair", *argv],
         cwd=tmp_path,
         env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
+        stdout=(tmp_path / "stdout.txt").open("w", encoding="utf-8"),  # a file: buffered
         stderr=err,
         text=True,
     )
@@ -427,6 +427,31 @@ def test_a_second_ctrl_c_in_restore_names_the_bucket_and_what_it_was_to_do(
     [aborted] = [line for line in err.splitlines() if line.startswith("aborted")]
     assert "(it was to set the ACL back from private to public-read)" in aborted
     assert f"resource-repair restore --report {report} --bucket NAME" in aborted
+
+
+def test_a_second_ctrl_c_in_restore_keeps_the_lines_of_the_buckets_already_put_back(
+    served: Served, keys: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """stdout to a file is block-buffered, and the abort ends the process at once."""
+    report = remediated_report(served, tmp_path, capsys)
+    aside: list[Aside] = []
+    writes: list[str] = []
+
+    def on_write(backend: object) -> None:
+        writes.append("PutBucketAcl")
+        if len(writes) == 2:  # the first bucket is put back; the second hangs
+            aside[0].ctrl_c_twice()
+
+    served.cloud.oss.faults.append(Fault(2, "PutBucketAcl", action=on_write))
+    argv = ["restore", "--report", str(report), "--apply", "--endpoint", served.oss[7:]]
+    argv += ["--sts-endpoint", served.sts]
+    aside.append(run_aside(argv, tmp_path, KEYS))
+    code, _ = aside[0].end()
+    assert code == 130
+    [restored] = [b.name for b in served.cloud.oss.buckets.values() if b.acl == "public-read"]
+    said = (tmp_path / "stdout.txt").read_text(encoding="utf-8")
+    assert f"{restored} (" in said  # its line, "restored", was written before the abort
+    assert "restored" in said
 
 
 def _interrupt_a_worker(prefix: str) -> None:

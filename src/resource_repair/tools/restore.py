@@ -298,9 +298,11 @@ def restore(
         counts[outcome] += 1
         # A reason may quote OSS's answer or a recorded value: shown as terminal.py shows
         # text from outside.
-        print(shown_line(f"{changes.bucket} ({changes.region}): {outcome}: {reason}"), file=out)
-        for earlier in changes.earlier:
-            print(f"  {shown_line(earlier)}", file=out)
+        # Flushed per bucket: a second Ctrl-C ends the process at once (os._exit), and what
+        # was put back must have been said.
+        line = shown_line(f"{changes.bucket} ({changes.region}): {outcome}: {reason}")
+        earlier = "".join(f"\n  {shown_line(text)}" for text in changes.earlier)
+        print(line + earlier, file=out, flush=True)
     print(f"{'outcome':<20}{'buckets':>8}", file=out)
     for outcome in Outcome.ORDER:
         if counts[outcome]:
