@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,9 @@ from hypothesis import settings
 import index
 from resource_repair import retry
 from resource_repair.testing import fc_context, fc_environment
+from resource_repair.testing.fc3_api import Fc3ApiBackend, mock_fc3_api
+from resource_repair.testing.fc_api import FcApiBackend, FunctionAnswer, mock_fc_api
+from resource_repair.testing.sts import mock_sts
 
 EVENTS = Path(__file__).parent / "events"
 RULE_NAME = "test-oss-bucket-public-read-prohibited"
@@ -169,3 +172,26 @@ def run_as_a_new_user(
     assert done.returncode == 0, output[-3000:]
     assert "Traceback" not in output
     return done
+
+
+@pytest.fixture(params=[2, 3], ids=["fc2", "fc3"])
+def fc(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, offline: None
+) -> Iterator[tuple[int, FcApiBackend | Fc3ApiBackend]]:
+    """The fake FC API of each version (2.0, then 3.0), with the fake STS the tools ask
+    for the caller's account."""
+    for key, value in fc_environment().items():
+        monkeypatch.setenv(key, value)
+    mock = mock_fc_api() if request.param == 2 else mock_fc3_api()
+    with mock as backend, mock_sts():
+        yield request.param, backend
+
+
+def deploy_event_function(
+    backend: FcApiBackend | Fc3ApiBackend, behaviour: Callable[[bytes], FunctionAnswer]
+) -> None:
+    """The templates' event function on the fake FC API of either version."""
+    if isinstance(backend, FcApiBackend):
+        backend.deploy("resource_repair", "oss_repair_acl_trigger", behaviour)
+    else:
+        backend.deploy("oss_repair_acl_trigger", behaviour)

@@ -9,23 +9,23 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from resource_repair.cli import main
 from resource_repair.delivery import MAX_EVENT_BYTES
-from resource_repair.testing import DEFAULT_CREDENTIALS, fc_environment
-from resource_repair.testing.fc3_api import Fc3ApiBackend, mock_fc3_api
-from resource_repair.testing.fc_api import FcApiBackend, FunctionAnswer, mock_fc_api
-from resource_repair.testing.sts import mock_sts
+from resource_repair.testing.fc3_api import Fc3ApiBackend
+from resource_repair.testing.fc_api import FcApiBackend, FunctionAnswer
 from resource_repair.tools import restore_records
 from resource_repair.tools.interruption import FinishInHand
 from resource_repair.tools.restore_records import read_changes
 from resource_repair.tools.template import TemplateError, load_template
 from resource_repair.tools.terminal import LINE_CHARS, shown_block, shown_line
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, deploy_event_function
+from tests.test_cloud_credentials import config_text as _config_text
+from tests.test_cloud_credentials import run as run_cli
+from tests.test_remote_invoke_output import HOSTILE, TEMPLATES, TOKEN
 
 ROOT = Path(__file__).parent.parent
 TEMPLATE_PATH = ROOT / "template.yml"
@@ -122,21 +122,6 @@ def test_the_longest_timeout_fc_allows_is_read(tmp_path: Path) -> None:
 # -- cloud_credentials.py: a profile beside a fake STS, a file that is not JSON ----------------
 
 
-def _profile(home: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
-    (home / ".aliyun").mkdir()
-    (home / ".aliyun" / "config.json").write_text(text, encoding="utf-8")
-    monkeypatch.setenv("HOME", str(home))
-
-
-def _run(argv: list[str], capfd: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capfd.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.mark.usefixtures("offline")
 @pytest.mark.parametrize("mode", ["EcsRamRole", "ChainableRamRoleArn", "CloudSSO"])
 def test_every_profile_that_asks_a_service_is_refused_beside_a_fake_sts(
@@ -150,9 +135,9 @@ def test_every_profile_that_asks_a_service_is_refused_beside_a_fake_sts(
         "ram_role_name": "resource-repair",
         "source_profile": "elsewhere",
     }
-    _profile(tmp_path, monkeypatch, json.dumps({"profiles": [profile]}))
+    _config_text(tmp_path, monkeypatch, json.dumps({"profiles": [profile]}))
     argv = ["whoami", "--profile", "elsewhere", "--sts-endpoint", "127.0.0.1:9"]
-    code, out, err = _run(argv, capfd)
+    code, out, err = run_cli(argv, capfd)
     assert (code, out) == (2, "")
     [line] = err.splitlines()
     assert f"(mode {mode})" in line
@@ -162,8 +147,8 @@ def test_every_profile_that_asks_a_service_is_refused_beside_a_fake_sts(
 def test_a_cli_config_that_is_not_json_is_said_so_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    _profile(tmp_path, monkeypatch, '{"profiles": [{"name": "dev",')
-    code, out, err = _run(["whoami", "--profile", "dev"], capfd)
+    _config_text(tmp_path, monkeypatch, '{"profiles": [{"name": "dev",')
+    code, out, err = run_cli(["whoami", "--profile", "dev"], capfd)
     assert (code, out) == (2, "")
     [line] = err.splitlines()
     assert "config.json is not JSON" in line
@@ -171,24 +156,10 @@ def test_a_cli_config_that_is_not_json_is_said_so_in_one_line(
 
 # -- remote.py: a function that raised, fc2's own error logs -----------------------------------
 
-TOKEN = DEFAULT_CREDENTIALS.security_token
-HOSTILE = f"token {TOKEN} echoed\x1b[2J\rall fine\x07\u202e"
-TEMPLATES = {2: str(TEMPLATE_PATH), 3: str(ROOT / "template.fc3.yml")}
 # The FC 3.0 SDK's signer calls datetime.utcnow(), deprecated in Python 3.12: its concern.
 _FC3_SIGNER_WARNING = pytest.mark.filterwarnings(
     "ignore:datetime.datetime.utcnow:DeprecationWarning:alibabacloud_tea_openapi"
 )
-
-
-@pytest.fixture(params=[2, 3], ids=["fc2", "fc3"])
-def fc(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, offline: None
-) -> Iterator[tuple[int, FcApiBackend | Fc3ApiBackend]]:
-    for key, value in fc_environment().items():
-        monkeypatch.setenv(key, value)
-    mock = mock_fc_api() if request.param == 2 else mock_fc3_api()
-    with mock as backend, mock_sts():
-        yield request.param, backend
 
 
 @_FC3_SIGNER_WARNING
@@ -202,10 +173,7 @@ def test_the_answer_of_a_function_that_raised_is_shown_escaped(
         answer = json.dumps({"errorMessage": HOSTILE}, ensure_ascii=False)
         return FunctionAnswer(answer.encode(), error_type="UnhandledInvocationError")
 
-    if isinstance(backend, FcApiBackend):
-        backend.deploy("resource_repair", "oss_repair_acl_trigger", raised)
-    else:
-        backend.deploy("oss_repair_acl_trigger", raised)
+    deploy_event_function(backend, raised)
     code = main(["remote-invoke", "-t", TEMPLATES[version], "-f", EVENT])
     captured = capsys.readouterr()
     assert code == 1

@@ -106,10 +106,15 @@ def test_a_missing_profile_is_a_usage_error_in_one_line(
     assert "no-such-profile" in line
 
 
-def _config(home: Path, document: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def config_text(home: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """``text`` as the aliyun CLI's config.json of a HOME in ``home``."""
     (home / ".aliyun").mkdir(exist_ok=True)
-    (home / ".aliyun" / "config.json").write_text(json.dumps(document))
+    (home / ".aliyun" / "config.json").write_text(text, encoding="utf-8")
     monkeypatch.setenv("HOME", str(home))
+
+
+def _config(home: Path, document: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    config_text(home, monkeypatch, json.dumps(document))
 
 
 def test_a_key_that_is_not_text_is_named_not_a_traceback(

@@ -10,17 +10,15 @@ from __future__ import annotations
 import base64
 import json
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from resource_repair.cli import main
-from resource_repair.testing import DEFAULT_CREDENTIALS, fc_environment
-from resource_repair.testing.fc3_api import Fc3ApiBackend, mock_fc3_api
-from resource_repair.testing.fc_api import FcApiBackend, FunctionAnswer, mock_fc_api
-from resource_repair.testing.sts import mock_sts
-from tests.conftest import EVENTS
+from resource_repair.testing import DEFAULT_CREDENTIALS
+from resource_repair.testing.fc3_api import Fc3ApiBackend
+from resource_repair.testing.fc_api import FcApiBackend, FunctionAnswer
+from tests.conftest import EVENTS, deploy_event_function
 
 # The FC 3.0 SDK's signer calls datetime.utcnow(), deprecated in Python 3.12: its concern.
 pytestmark = [
@@ -42,17 +40,6 @@ HOSTILE = (
     f" {''.join(f'{chr(92)}u{ord(c):04x}' for c in TOKEN)};"
     f" as a query {urllib.parse.quote(SECRET, safe='')}\x1b[2J\rall fine\x07\u202e"
 )
-
-
-@pytest.fixture(params=[2, 3], ids=["fc2", "fc3"])
-def fc(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[int, FcApiBackend | Fc3ApiBackend]]:
-    for key, value in fc_environment().items():
-        monkeypatch.setenv(key, value)
-    mock = mock_fc_api() if request.param == 2 else mock_fc3_api()
-    with mock as backend, mock_sts():
-        yield request.param, backend
 
 
 def assert_safe_for_a_terminal(text: str) -> None:
@@ -87,10 +74,7 @@ def test_the_log_tail_and_the_result_are_shown_escaped(
         result = json.dumps({"status": "success", "note": HOSTILE}, ensure_ascii=False)
         return FunctionAnswer(result.encode(), log=f"INFO {HOSTILE}\n")
 
-    if isinstance(backend, FcApiBackend):
-        backend.deploy("resource_repair", "oss_repair_acl_trigger", hostile)
-    else:
-        backend.deploy("oss_repair_acl_trigger", hostile)
+    deploy_event_function(backend, hostile)
     code = main(["remote-invoke", "-t", TEMPLATES[version], "-f", EVENT])
     captured = capsys.readouterr()
     assert code == 0
