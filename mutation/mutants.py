@@ -62,6 +62,10 @@ CLOUD_CREDENTIALS = f"{_PKG}/tools/cloud_credentials.py"
 REMOTE = f"{_PKG}/tools/remote.py"
 INTERRUPTION = f"{_PKG}/tools/interruption.py"
 OPTIONS = f"{_PKG}/tools/commands/options.py"
+MARKS = f"{_PKG}/tools/setup/marks.py"
+CLI = f"{_PKG}/cli.py"
+LOCAL_SWEEP = f"{_PKG}/tools/local_sweep.py"
+_OUTSIDE_TEXT = "tests/test_outside_text_and_odd_files.py"
 
 _REDACTION_TESTS = ("tests/test_redaction.py",)
 _HUB_TESTS = ("tests/test_hub.py",)
@@ -1583,6 +1587,54 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             _INTERRUPT_ABORT,
             f"{_GAPS}::test_an_abort_with_only_finished_buckets_in_hand_says_it_aborted",
+        ),
+    ),
+    # -- the second red team's fixes: every stderr line, odd records, the unforeseen -------
+    Mutant(
+        "terminal-print-line-raw",
+        TERMINAL,
+        "print(shown_line(text), file=file, flush=flush)",
+        "print(text, file=file, flush=flush)",
+        "invoke's, backfill's and sweep's lines printed raw: a bucket name with a line break"
+        " puts an audit record into invoke's stderr, which restore reads",
+        (_OUTSIDE_TEXT,),
+    ),
+    Mutant(
+        "template-nesting-past-the-parser-uncaught",
+        TEMPLATE,
+        "    except RecursionError:  # brackets nested past what the parser descends",
+        "    except ZeroDivisionError:  # brackets nested past what the parser descends",
+        "a template nested past the YAML parser ends in a RecursionError traceback",
+        (f"{_OUTSIDE_TEXT}::test_a_deeply_nested_template_is_refused_in_one_line",),
+    ),
+    Mutant(
+        "marks-triples-taken-as-pairs",
+        MARKS,
+        "if isinstance(pair, list) and len(pair) == 2 and all(",
+        "if isinstance(pair, list) and all(",
+        "a hand-edited subscription of three names taken: teardown ends in a traceback",
+        (f"{_OUTSIDE_TEXT}::test_a_setup_record_of_another_shape_is_one_line",),
+    ),
+    Mutant(
+        "cli-unforeseen-error-keys-not-remembered",
+        CLI,
+        "        _remember_environment_keys()  # what is masked, though no client was made yet",
+        "        pass",
+        "an unforeseen error quoting the environment's token printed before any client"
+        " remembered it",
+        (
+            "tests/test_cli_plain_errors.py::test_an_error_nobody_foresaw_is_one_line_and_debug_shows_where",
+        ),
+    ),
+    Mutant(
+        "sweep-ctrl-c-blames-the-timeout",
+        LOCAL_SWEEP,
+        ".removesuffix(TIMEOUT_ADVICE)",
+        "",
+        "a sweep stopped by Ctrl-C advises raising its timeout",
+        (
+            "tests/test_cli_interrupt.py::test_ctrl_c_during_a_sweep_apply_records_every_write"
+            "_and_starts_no_further_bucket",
         ),
     ),
 )

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,20 @@ def deploy_event_function(
         backend.deploy("resource_repair", "oss_repair_acl_trigger", behaviour)
     else:
         backend.deploy("oss_repair_acl_trigger", behaviour)
+
+
+@pytest.fixture(autouse=True)
+def no_unforeseen_error(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cli.main turns an error nobody foresaw into one line and exit 1, so a test that only
+    checks for one line and no traceback would pass over a crash: here it fails the test."""
+    from resource_repair import cli
+
+    if request.node.get_closest_marker("unforeseen_error"):
+        return
+    original = cli._remember_environment_keys
+
+    def caught() -> None:
+        original()
+        pytest.fail(f"cli.main caught an error nobody foresaw:\n{traceback.format_exc()}")
+
+    monkeypatch.setattr(cli, "_remember_environment_keys", caught)

@@ -351,6 +351,7 @@ def test_restore_of_a_bucket_not_in_the_report_says_so_and_exits_2(
     assert says.format(report=report) in one_line(err)
 
 
+@pytest.mark.unforeseen_error
 def test_an_error_nobody_foresaw_is_one_line_and_debug_shows_where(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
