@@ -374,3 +374,14 @@ def test_an_oss_clients_keys_are_masked_from_the_moment_it_is_built(
     for secret in fresh.secrets:
         assert secret not in caplog.text
         assert secret.encode().hex() not in caplog.text
+
+
+@pytest.mark.parametrize("end", ["\r", "\n", "\t", " \r\n"])
+def test_a_key_read_with_a_line_end_is_masked_as_repr_quotes_it_and_without_it(end: str) -> None:
+    """A key exported from a file with Windows line ends keeps its "\\r"; an error quoting it
+    with repr() writes the "\\r" as two characters, and a server accepts it without."""
+    redactor = SecretRedactor()
+    core = "TokenFromACrlfFile0123456789abcdef"
+    redactor.remember([core + end])
+    for shown in (repr(core + end), json.dumps(core + end), f"token {core} stripped"):
+        assert core not in redactor.redact(shown), shown

@@ -53,13 +53,6 @@ def test_teardown_of_one_template_leaves_the_remediation_of_another_beside_it(
 TOKEN_CORE = "CAIS8gF1q6Ft5B2yfSjIr5bSEcDFrVx1oWfYnDkjXd9SfE"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a credential with a trailing carriage return (an env file with CRLF line ends) is"
-    " remembered with it; requests' InvalidHeader quotes the token as repr ('...\\r'), which"
-    " no remembered form matches, so the usable token is printed in clear: in the handler's"
-    " log lines, the audit record and invoke's last line",
-)
 def test_a_token_with_a_carriage_return_is_never_shown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -98,7 +98,10 @@ class SecretRedactor(logging.Filter):
     _MIN_SECRET_LENGTH = 8
 
     def remember(self, secrets: Iterable[str]) -> None:
-        values = tuple(sorted({s for s in secrets if len(s) >= self._MIN_SECRET_LENGTH}))
+        # A key with whitespace at its ends (a CRLF file's "\r") is also masked without it:
+        # the part that a server accepts is the secret.
+        every = {form for s in secrets for form in (s, s.strip())}
+        values = tuple(sorted({s for s in every if len(s) >= self._MIN_SECRET_LENGTH}))
         if not values:
             return
         with self._lock:
@@ -174,6 +177,9 @@ def _encoded_forms(secret: str) -> set[str]:
     return forms
 
 
+# The one-letter escapes of repr() and JSON: a key read from a file with Windows line ends
+# keeps its "\r", and an error that quotes the key with repr() writes it as two characters.
+_SHORT_ESCAPES = {"\r": "r", "\n": "n", "\t": "t", "\f": "f", "\b": "b", "\x0b": "v"}
 _ESCAPES = r"\\+"  # one backslash, or more where an escaped text was escaped again
 _HEX_PREFIX = rf"(?:{_ESCAPES}x|0x)?"  # "\x" or "0x" before a byte
 _HEX_SEPARATOR = "[ :-]?"
@@ -190,6 +196,8 @@ def _character_forms(character: str) -> str:
         forms += [_any_case(encoded), _any_case(quote(encoded, safe=""))]
     if character == "/":
         forms.append(rf"{_ESCAPES}/")
+    if character in _SHORT_ESCAPES:  # "\r" as repr() and JSON write a carriage return
+        forms.append(rf"{_ESCAPES}{_SHORT_ESCAPES[character]}")
     forms.append("".join(rf"{_ESCAPES}u(?i:{unit:04x})" for unit in _utf16_units(character)))
     return "(?:" + "|".join(forms) + ")"
 
