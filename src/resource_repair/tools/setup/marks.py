@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,15 @@ class Record:
         if not self._document:
             self.path.unlink(missing_ok=True)
             return
-        partial = self.path.with_suffix(".tmp")
-        partial.write_text(json.dumps(self._document, indent=2, sort_keys=True) + "\n")
-        os.replace(partial, self.path)
+        # A new file of a name of its own (O_EXCL): a link planted beside the template under
+        # a name setup would use is never written through.
+        descriptor, partial = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f"{self.path.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(self._document, indent=2, sort_keys=True) + "\n")
+            os.replace(partial, self.path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise

@@ -247,10 +247,27 @@ def _auto_notes(setup: Setup, rules: RulePlan) -> list[Step]:
     return steps
 
 
+def _template_rule_ids(setup: Setup) -> set[str]:
+    """The ids of the rules the template's prepareRuleName names, as they are now."""
+    found = (lookup_rule(setup, entry) for entry in setup.request.settings.rule_references)
+    return {str(rule.get("ConfigRuleId")) for rule in found if rule is not None}
+
+
 def plan_remediation_teardown(setup: Setup) -> list[Step]:
-    """A REMOVE line for each remediation setup registered that is still there."""
+    """A REMOVE line for each remediation setup registered on one of this template's rules
+    that is still there. The record beside the template may be shared with another template
+    in the same folder (a stage's): its remediations are that template's to remove."""
     steps: list[Step] = []
+    try:
+        own_rules = _template_rule_ids(setup)
+    except CheckError as exc:
+        return [Step(FAIL, _THING, str(exc), fix=_FIX)]  # whose is what is not known
     for rule_id, remediation_id in setup.record.remediations():
+        if rule_id not in own_rules:
+            steps.append(
+                Step(FOUND, _THING, f"{remediation_id} of rule {rule_id}: another template's, kept")
+            )
+            continue
         try:
             present = {str(r.get("RemediationId")) for r in _remediations(setup, rule_id)}
         except CheckError as exc:

@@ -1,5 +1,7 @@
-"""Red team, round 3: each test shows a defect found and fails (xfail, strict) until it is
-fixed. They run offline, against the project's loopback fakes only."""
+"""Two templates in one folder share setup's record, and a file beside them may be a planted
+link: teardown removes only its own template's remediations, and setup writes its record
+through no link. A key exported from a file with Windows line ends is never shown, with or
+without its "\r". Each test failed on the code before its fix; offline, loopback fakes only."""
 
 from __future__ import annotations
 
@@ -21,12 +23,6 @@ def _setup(cloud: Cloud, template: Path, *extra: str) -> int:
     return cli.main([*argv, *extra])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="setup --teardown removes every Config remediation in the record beside the"
-    " template, those another template in the same folder registered for its own rules too:"
-    " unlike topics, remediations are not limited to this template's rules",
-)
 def test_teardown_of_one_template_leaves_the_remediation_of_another_beside_it(
     cloud: Cloud, deployed: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -81,12 +77,6 @@ def test_a_token_with_a_carriage_return_is_never_shown(
     assert TOKEN_CORE not in captured.err + captured.out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="setup writes its record through .resource-repair-setup.tmp beside the template"
-    " with Path.write_text, which follows a symlink planted there: a file setup never made"
-    " (here one outside the folder) is overwritten with the record",
-)
 def test_setup_never_writes_through_a_link_planted_beside_the_template(
     cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
