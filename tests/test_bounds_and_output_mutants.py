@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import signal
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from resource_repair.tools.restore_records import read_changes
 from resource_repair.tools.template import TemplateError, load_template
 from resource_repair.tools.terminal import LINE_CHARS, shown_block, shown_line
 from tests.conftest import EVENTS, deploy_event_function
+from tests.test_cli_interrupt import ExitedError, ctrl_c_twice, no_exit  # noqa: F401
 from tests.test_cloud_credentials import config_text as _config_text
 from tests.test_cloud_credentials import run as run_cli
 from tests.test_remote_invoke_output import HOSTILE, TEMPLATES, TOKEN
@@ -204,25 +204,6 @@ def test_fc2s_own_dump_of_a_refused_invocation_is_not_logged(
 
 
 # -- interruption.py: Ctrl-C's lines -----------------------------------------------------------
-
-
-class ExitedError(Exception):
-    pass
-
-
-@pytest.fixture
-def no_exit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """os._exit raises instead, so that the test goes on after a second Ctrl-C."""
-
-    def exit_(code: int) -> None:
-        raise ExitedError(code)
-
-    monkeypatch.setattr(os, "_exit", exit_)
-
-
-def ctrl_c_twice() -> None:
-    signal.raise_signal(signal.SIGINT)
-    signal.raise_signal(signal.SIGINT)
 
 
 @pytest.mark.usefixtures("no_exit")

@@ -625,25 +625,31 @@ def test_a_second_ctrl_c_in_backfill_leaves_every_write_in_its_report(
     assert first in in_report or f"{first} (ap-southeast-1) was finished" in aborted
 
 
-def test_the_abort_is_one_line_naming_every_bucket_in_hand_and_what_is_known_of_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Two buckets being worked on and one finished whose record is not yet written (a
-    sweep's or backfill's record is written by the main thread after the work)."""
+class ExitedError(Exception):
+    """What os._exit raises under no_exit."""
 
-    class ExitedError(Exception):
-        pass
+
+@pytest.fixture
+def no_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """os._exit raises instead, so that the test goes on after a second Ctrl-C."""
 
     def exit_(code: int) -> None:
         raise ExitedError(code)
 
     monkeypatch.setattr(os, "_exit", exit_)
+
+
+def ctrl_c_twice() -> None:
+    """Two Ctrl-C in the main thread, as the handler hears them."""
+    signal.raise_signal(signal.SIGINT)
+    signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.usefixtures("no_exit")
+def test_the_abort_is_one_line_naming_every_bucket_in_hand_and_what_is_known_of_it() -> None:
+    """Two buckets being worked on and one finished whose record is not yet written (a
+    sweep's or backfill's record is written by the main thread after the work)."""
     err = io.StringIO()
-
-    def ctrl_c_twice() -> None:
-        signal.raise_signal(signal.SIGINT)
-        signal.raise_signal(signal.SIGINT)
-
     with FinishInHand(err, read_state="a dry run") as stop:
         kept = stop.run_kept("first-bucket (cn-hangzhou)", lambda: "remediated")
         assert kept is not None
@@ -664,23 +670,12 @@ def test_the_abort_is_one_line_naming_every_bucket_in_hand_and_what_is_known_of_
     ) in aborted
 
 
+@pytest.mark.usefixtures("no_exit")
 def test_the_lines_of_ctrl_c_show_a_bucket_name_escaped_and_reach_a_real_stream(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     """A name from a message or a listing cannot steer the terminal; the lines are written
     to the stream's file descriptor (the handler may interrupt a write to the same stream)."""
-
-    class ExitedError(Exception):
-        pass
-
-    def exit_(code: int) -> None:
-        raise ExitedError(code)
-
-    monkeypatch.setattr(os, "_exit", exit_)
-
-    def ctrl_c_twice() -> None:
-        signal.raise_signal(signal.SIGINT)
-        signal.raise_signal(signal.SIGINT)
 
     path = tmp_path / "stderr.txt"
     with (
