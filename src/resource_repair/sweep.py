@@ -265,6 +265,10 @@ def time_problem(settings: Settings, timeout: float) -> str | None:
     )
 
 
+TIMEOUT_ADVICE = "; if this repeats, raise the sweep's timeout"
+"""The end of an incomplete sweep's reason: wrong where the operator stopped it (Ctrl-C)."""
+
+
 def _unreached(rules: list[_RuleSweep]) -> str:
     """The reason of an incomplete sweep, with its counts: it is a failure to report, since
     the buckets it did not reach stay public until a later sweep gets to them."""
@@ -284,10 +288,6 @@ def _unreached(rules: list[_RuleSweep]) -> str:
         f"incomplete: {'; '.join(parts)}; {reached} bucket(s) reached. What was not reached"
         f" is the next sweep's{TIMEOUT_ADVICE}"
     )
-
-
-TIMEOUT_ADVICE = "; if this repeats, raise the sweep's timeout"
-"""The end of an incomplete sweep's reason: wrong where the operator stopped it (Ctrl-C)."""
 
 
 def _sweep_rules(
