@@ -40,22 +40,22 @@ def lines_at_most(
     ``total_limit`` characters in all, FileTooLargeError: a file is read to its end or not
     at all, so that nothing is acted on from a part of it."""
     total = 0
-    while True:
-        line = handle.readline(line_limit + 1)
-        if not line:
-            return
-        total += len(line)
+
+    def read() -> str:
+        nonlocal total
+        piece = handle.readline(line_limit + 1)
+        total += len(piece)
+        if total > total_limit:
+            raise FileTooLargeError(f"{what} is larger than {_size(total_limit)}: not read")
+        return piece
+
+    while line := read():
         if len(line) <= line_limit or line.endswith("\n"):
-            if total > total_limit:
-                raise FileTooLargeError(f"{what} is larger than {_size(total_limit)}: not read")
             yield line
             continue
         # An overlong line: read past it in pieces, never holding it whole.
         while line and not line.endswith("\n"):
-            line = handle.readline(line_limit + 1)
-            total += len(line)
-            if total > total_limit:
-                raise FileTooLargeError(f"{what} is larger than {_size(total_limit)}: not read")
+            line = read()
         yield None
 
 

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from typing import TextIO
 
-from resource_repair.redaction import protect_logs
+from resource_repair.redaction import redacted
 
 LINE_CHARS = 1000
 """The most of one line that is shown; the rest is counted, not printed."""
@@ -33,7 +33,7 @@ def shown_line(text: object, limit: int = LINE_CHARS) -> str:
     columns), secrets masked, control characters escaped, at most ``limit`` characters and
     a count of the rest."""
     # Masked before folding: a secret broken over lines (base64 in MIME) is still whole.
-    masked = _EDGE_BREAKS.sub("", protect_logs().redact(str(text)))
+    masked = _EDGE_BREAKS.sub("", redacted(str(text)))
     line = _escaped(_BREAKS.sub(" ", masked), keep="")
     if len(line) > limit:
         return f"{line[:limit]}... ({len(line) - limit} more characters)"
@@ -55,7 +55,7 @@ def print_line(text: object, *, file: TextIO, flush: bool = False) -> None:
 def shown_block(text: object) -> str:
     """``text`` as lines (a log tail, a function's answer): line ends and tabs kept, secrets
     masked, every other control character escaped."""
-    return _escaped(protect_logs().redact(str(text).replace("\r\n", "\n")), keep="\n\t")
+    return _escaped(redacted(str(text).replace("\r\n", "\n")), keep="\n\t")
 
 
 def _escaped(text: str, keep: str) -> str:

@@ -48,6 +48,17 @@ def channel_is_marked(channel: Mapping[str, Any]) -> bool:
 MAX_RECORD_BYTES = 1024 * 1024
 
 
+def _entry_of(value: object) -> dict[str, list[Any]]:
+    """An account's and region's entry as setup writes it, from what the file holds."""
+    entry = value if isinstance(value, dict) else {}
+    topics = entry.get("topics")
+    return {
+        "topics": [t for t in topics if isinstance(t, str)] if isinstance(topics, list) else [],
+        "subscriptions": _pairs(entry.get("subscriptions")),
+        "remediations": _pairs(entry.get("remediations")),
+    }
+
+
 def _pairs(value: object) -> list[list[str]]:
     """The [name, name] pairs of a record's list; anything else in it marks nothing."""
     if not isinstance(value, list):
@@ -71,6 +82,9 @@ class Record:
         self.path = path
         self._key = f"{account}/{region}"
         self._document = self._read()
+        # Of the shape setup writes, once: what else a hand put in the file marks nothing
+        # (and is dropped when the record is next written).
+        self._document[self._key] = _entry_of(self._document.get(self._key))
 
     def _read(self) -> dict[str, Any]:
         # An unreadable record marks nothing: teardown then removes nothing. A named pipe
@@ -84,18 +98,8 @@ class Record:
         return document if isinstance(document, dict) else {}
 
     def _entry(self) -> dict[str, list[Any]]:
-        """This account's and region's entry, of the shape setup writes: what else a hand
-        put in the file marks nothing (and is dropped when the record is next written)."""
-        entry = self._document.get(self._key)
-        entry = entry if isinstance(entry, dict) else {}
-        topics = entry.get("topics")
-        clean: dict[str, list[Any]] = {
-            "topics": [t for t in topics if isinstance(t, str)] if isinstance(topics, list) else [],
-            "subscriptions": _pairs(entry.get("subscriptions")),
-            "remediations": _pairs(entry.get("remediations")),
-        }
-        self._document[self._key] = clean
-        return clean
+        """This account's and region's entry (a new one once the last was emptied)."""
+        return self._document.setdefault(self._key, _entry_of(None))  # type: ignore[no-any-return]
 
     def topics(self) -> list[str]:
         return [str(t) for t in self._entry()["topics"]]
